@@ -1,0 +1,3 @@
+module github.com/b7cafead/datapath
+
+go 1.25
