@@ -1,0 +1,271 @@
+package flow
+
+import "encoding/binary"
+
+var be = binary.BigEndian
+
+// Extract fills k from the Ethernet frame b received on datapath port
+// inPort. It allocates nothing and never panics; for a malformed or
+// truncated frame it stops at the last valid layer and leaves the deeper
+// fields zero, as OVS's miniflow_extract does. Metadata fields other than
+// InPort (recirc_id, dp_hash, skb_priority, skb_mark) are zeroed; callers
+// that track them set them afterwards.
+func Extract(b []byte, inPort uint32, k *Key) {
+	var l Layout
+	ExtractLayout(b, inPort, k, &l)
+}
+
+// Layout gives the offsets of a frame's headers as extraction found them,
+// for actions that rewrite headers. An offset of zero means the layer is
+// absent (or was not valid).
+type Layout struct {
+	L3  int // start of the IPv4, IPv6 or ARP header
+	L4  int // start of the TCP, UDP, SCTP, ICMP or ICMPv6 header
+	End int // end of the IP packet, excluding Ethernet padding
+}
+
+// ExtractLayout is Extract that also reports where the headers are.
+func ExtractLayout(b []byte, inPort uint32, k *Key, l *Layout) {
+	*k = Key{InPort: inPort}
+	*l = Layout{}
+	if len(b) < 14 {
+		return
+	}
+	frame := b
+	copy(k.EthDst[:], b[0:6])
+	copy(k.EthSrc[:], b[6:12])
+	b = b[12:]
+
+	// VLAN tags.
+	for n := 0; n < MaxVLANs; n++ {
+		t := be.Uint16(b)
+		if t != EthTypeVLAN && t != EthTypeQinQ {
+			break
+		}
+		if len(b) < 6 {
+			// A TPID with no room for its TCI: OVS leaves the frame
+			// without a usable EtherType.
+			return
+		}
+		k.VlanTPID[n] = t
+		k.VlanTCI[n] = be.Uint16(b[2:]) | VLANCFI
+		b = b[4:]
+	}
+
+	// EtherType, including 802.3 frames with or without LLC/SNAP.
+	t := be.Uint16(b)
+	b = b[2:]
+	if t < 0x600 {
+		// 802.2 LLC: DSAP/SSAP 0xaa, control 0x03, OUI 0 means SNAP.
+		if len(b) >= 8 && b[0] == 0xaa && b[1] == 0xaa && b[2] == 0x03 &&
+			b[3] == 0 && b[4] == 0 && b[5] == 0 && be.Uint16(b[6:]) >= 0x600 {
+			t = be.Uint16(b[6:])
+			b = b[8:]
+		} else {
+			k.EthType = EthTypeNone
+			return
+		}
+	}
+	k.EthType = t
+
+	off := cap(frame) - cap(b)
+	switch t {
+	case EthTypeIPv4:
+		extractIPv4(b, k, l, off)
+	case EthTypeIPv6:
+		extractIPv6(b, k, l, off)
+	case EthTypeARP, EthTypeRARP:
+		if extractARP(b, k) {
+			l.L3 = off
+		}
+	}
+}
+
+func extractIPv4(b []byte, k *Key, l *Layout, off int) {
+	if len(b) < 20 {
+		return
+	}
+	hl := int(b[0]&0x0f) * 4
+	tot := int(be.Uint16(b[2:]))
+	if hl < 20 || hl > len(b) || tot > len(b) || hl > tot {
+		return
+	}
+	b = b[:tot] // drop Ethernet padding
+	l.L3, l.End = off, off+tot
+	copy(k.NwSrc[:], b[12:16])
+	copy(k.NwDst[:], b[16:20])
+	k.NwTos = b[1]
+	k.NwTTL = b[8]
+	k.NwProto = b[9]
+	if off := be.Uint16(b[6:]); off&0x3fff != 0 { // MF or offset
+		k.NwFrag = FragAny
+		if off&0x1fff != 0 {
+			k.NwFrag |= FragLater
+			return
+		}
+	}
+	l.L4 = off + hl
+	extractL4(b[hl:], k)
+}
+
+func extractL4(b []byte, k *Key) {
+	switch k.NwProto {
+	case IPProtoTCP:
+		if len(b) >= 20 {
+			hl := int(b[12]>>4) * 4
+			if hl >= 20 && hl <= len(b) {
+				k.TpSrc = be.Uint16(b)
+				k.TpDst = be.Uint16(b[2:])
+				k.TCPFlags = be.Uint16(b[12:]) & 0x0fff
+			}
+		}
+	case IPProtoUDP:
+		if len(b) >= 8 {
+			k.TpSrc = be.Uint16(b)
+			k.TpDst = be.Uint16(b[2:])
+		}
+	case IPProtoSCTP:
+		if len(b) >= 12 {
+			k.TpSrc = be.Uint16(b)
+			k.TpDst = be.Uint16(b[2:])
+		}
+	case IPProtoICMP:
+		if len(b) >= 8 {
+			k.TpSrc = uint16(b[0])
+			k.TpDst = uint16(b[1])
+		}
+	case IPProtoICMPv6:
+		if len(b) >= 4 {
+			k.TpSrc = uint16(b[0])
+			k.TpDst = uint16(b[1])
+			extractND(b, k)
+		}
+	}
+}
+
+// IPv6 extension headers that OVS walks.
+const (
+	ip6HopOpts  = 0
+	ip6Routing  = 43
+	ip6Fragment = 44
+	ip6AH       = 51
+	ip6DstOpts  = 60
+)
+
+func extractIPv6(b []byte, k *Key, l *Layout, off int) {
+	if len(b) < 40 {
+		return
+	}
+	plen := int(be.Uint16(b[4:]))
+	if 40+plen > len(b) {
+		return
+	}
+	b = b[:40+plen]
+	l.L3, l.End = off, off+40+plen
+	copy(k.IPv6Src[:], b[8:24])
+	copy(k.IPv6Dst[:], b[24:40])
+	flow := be.Uint32(b)
+	tos := uint8(flow >> 20)
+	ttl := b[7]
+	proto := b[6]
+	b = b[40:]
+	var frag uint8
+	for {
+		switch proto {
+		case ip6HopOpts, ip6Routing, ip6DstOpts, ip6AH, ip6Fragment:
+		default:
+			goto done
+		}
+		if len(b) < 8 {
+			return
+		}
+		next := b[0]
+		switch proto {
+		case ip6HopOpts, ip6Routing, ip6DstOpts:
+			n := (int(b[1]) + 1) * 8
+			if n > len(b) {
+				return
+			}
+			b = b[n:]
+		case ip6AH:
+			n := (int(b[1]) + 2) * 4
+			if n > len(b) {
+				return
+			}
+			b = b[n:]
+		case ip6Fragment:
+			offlg := be.Uint16(b[2:])
+			b = b[8:]
+			if offlg != 0 {
+				frag = FragAny
+				if offlg&0xfff8 != 0 {
+					// A later fragment: OVS reports the fragment
+					// header itself as the protocol.
+					frag |= FragLater
+					proto = ip6Fragment
+					goto fragDone
+				}
+			}
+		}
+		proto = next
+	}
+done:
+	k.NwProto, k.NwTos, k.NwTTL, k.NwFrag = proto, tos, ttl, frag
+	k.IPv6Label = flow & 0xfffff
+	l.L4 = l.End - len(b)
+	extractL4(b, k)
+	return
+fragDone:
+	k.NwProto, k.NwTos, k.NwTTL, k.NwFrag = proto, tos, ttl, frag
+	k.IPv6Label = flow & 0xfffff
+}
+
+// extractND parses an ICMPv6 neighbour solicitation or advertisement
+// (b starts at the ICMPv6 header). An invalid option list clears the ND
+// fields, as OVS does.
+func extractND(b []byte, k *Key) {
+	if (b[0] != 135 && b[0] != 136) || b[1] != 0 || len(b) < 24 {
+		return
+	}
+	copy(k.NdTarget[:], b[8:24])
+	b = b[24:]
+	for len(b) >= 8 {
+		n := int(b[1]) * 8
+		if n == 0 || n > len(b) {
+			goto invalid
+		}
+		switch {
+		case b[0] == 1 && n == 8: // source link-layer address
+			if k.ArpSHA != ([6]byte{}) {
+				goto invalid
+			}
+			copy(k.ArpSHA[:], b[2:8])
+		case b[0] == 2 && n == 8: // target link-layer address
+			if k.ArpTHA != ([6]byte{}) {
+				goto invalid
+			}
+			copy(k.ArpTHA[:], b[2:8])
+		}
+		b = b[n:]
+	}
+	return
+invalid:
+	k.NdTarget = [16]byte{}
+	k.ArpSHA = [6]byte{}
+	k.ArpTHA = [6]byte{}
+}
+
+func extractARP(b []byte, k *Key) bool {
+	// Ethernet/IPv4 ARP only: htype 1, ptype 0x0800, hlen 6, plen 4.
+	if len(b) < 28 || be.Uint16(b) != 1 || be.Uint16(b[2:]) != EthTypeIPv4 || b[4] != 6 || b[5] != 4 {
+		return false
+	}
+	if op := be.Uint16(b[6:]); op <= 0xff {
+		k.NwProto = uint8(op)
+	}
+	copy(k.ArpSHA[:], b[8:14])
+	copy(k.NwSrc[:], b[14:18])
+	copy(k.ArpTHA[:], b[18:24])
+	copy(k.NwDst[:], b[24:28])
+	return true
+}

@@ -1,0 +1,146 @@
+package flow
+
+import "unsafe"
+
+// EtherType values the extractor and the text syntax know.
+const (
+	EthTypeIPv4  = 0x0800
+	EthTypeARP   = 0x0806
+	EthTypeRARP  = 0x8035
+	EthTypeVLAN  = 0x8100 // 802.1Q customer VLAN tag
+	EthTypeQinQ  = 0x88a8 // 802.1ad service VLAN tag
+	EthTypeIPv6  = 0x86dd
+	EthTypeMPLS  = 0x8847
+	EthTypeMPLSM = 0x8848
+
+	// EthTypeNone is the eth_type OVS gives an 802.3 frame without a
+	// SNAP header (or one too short to tell).
+	EthTypeNone = 0x05ff
+)
+
+// IP protocol numbers the extractor parses.
+const (
+	IPProtoICMP   = 1
+	IPProtoTCP    = 6
+	IPProtoUDP    = 17
+	IPProtoICMPv6 = 58
+	IPProtoSCTP   = 132
+)
+
+// Fragment bits of Key.NwFrag, as in OVS's struct flow.
+const (
+	FragAny   = 1 // the packet is a fragment (first or later)
+	FragLater = 2 // the packet is a fragment other than the first
+	FragMask  = FragAny | FragLater
+)
+
+// VLANCFI is the bit of a TCI that Key.VlanTCI uses to mean "a tag is
+// present", as OVS does.
+const VLANCFI = 0x1000
+
+// MaxVLANs is the number of VLAN headers the key holds.
+const MaxVLANs = 2
+
+// Key is a flow key: the packet metadata and header fields a datapath flow
+// matches. Multi-byte numbers are in host order; addresses are in network
+// byte order. Fields that a packet does not have are zero.
+//
+// The same type serves as a mask, where a set bit means "this bit is
+// matched". The struct has no padding and its size is a multiple of 8, so
+// Key values can be compared with ==, used as map keys, and masked word by
+// word.
+type Key struct {
+	RecircID   uint32 // recirculation id (recirc_id)
+	DpHash     uint32 // datapath hash (dp_hash)
+	Priority   uint32 // skb_priority
+	SkbMark    uint32 // skb_mark
+	InPort     uint32 // datapath input port (in_port)
+	PacketType uint32 // (namespace << 16) | type; 0 is Ethernet
+
+	EthSrc  [6]byte
+	EthDst  [6]byte
+	EthType uint16 // the EtherType after any VLAN tags
+
+	// VlanTPID and VlanTCI are the outer (index 0) and inner VLAN tags.
+	// A present tag has VLANCFI set in its TCI.
+	VlanTPID [MaxVLANs]uint16
+	VlanTCI  [MaxVLANs]uint16
+
+	NwProto uint8 // IP protocol, or the low 8 bits of the ARP opcode
+	NwTos   uint8 // IPv4 TOS or IPv6 traffic class (DSCP and ECN)
+	NwTTL   uint8 // IPv4 TTL or IPv6 hop limit
+	NwFrag  uint8 // FragAny, FragLater
+
+	TpSrc    uint16 // TCP/UDP/SCTP source port; ICMP type
+	TpDst    uint16 // TCP/UDP/SCTP destination port; ICMP code
+	TCPFlags uint16 // the 12 TCP flag bits
+
+	IPv6Label uint32 // IPv6 flow label (20 bits)
+
+	NwSrc [4]byte // IPv4 source, or ARP sender protocol address
+	NwDst [4]byte // IPv4 destination, or ARP target protocol address
+
+	IPv6Src [16]byte
+	IPv6Dst [16]byte
+
+	ArpSHA [6]byte // ARP sender hardware address; ND source link-layer address
+	ArpTHA [6]byte // ARP target hardware address; ND target link-layer address
+
+	NdTarget [16]byte // IPv6 neighbour discovery target
+}
+
+// KeyWords is the size of a Key in 64-bit words.
+const KeyWords = int(unsafe.Sizeof(Key{}) / 8)
+
+func (k *Key) words() *[KeyWords]uint64 { return (*[KeyWords]uint64)(unsafe.Pointer(k)) }
+
+// Masked returns k with every bit that is clear in m cleared.
+func (k *Key) Masked(m *Key) Key {
+	var out Key
+	a, b, o := k.words(), m.words(), out.words()
+	for i := range a {
+		o[i] = a[i] & b[i]
+	}
+	return out
+}
+
+// Matches reports whether packet key pk equals k on every bit set in m.
+// k is expected to be already masked by m.
+func (k *Key) Matches(pk, m *Key) bool {
+	a, b, c := k.words(), pk.words(), m.words()
+	for i := range a {
+		if a[i] != b[i]&c[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// IsZero reports whether every field of k is zero.
+func (k *Key) IsZero() bool {
+	for _, w := range k.words() {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Or sets in k every bit that is set in m.
+func (k *Key) Or(m *Key) {
+	a, b := k.words(), m.words()
+	for i := range a {
+		a[i] |= b[i]
+	}
+}
+
+// Hash returns a hash of the key suitable for hash tables.
+func (k *Key) Hash(seed uint64) uint64 {
+	h := seed ^ 0x9e3779b97f4a7c15
+	for _, w := range k.words() {
+		h ^= w
+		h *= 0xff51afd7ed558ccd
+		h ^= h >> 32
+	}
+	return h
+}
