@@ -1,0 +1,206 @@
+package actions
+
+import (
+	"encoding/binary"
+
+	"github.com/b7cafead/datapath/flow"
+	dpio "github.com/b7cafead/datapath/io"
+)
+
+var be = binary.BigEndian
+
+// Sink receives the packets that output actions send.
+type Sink interface {
+	// Output queues pkt for transmission on a datapath port. The packet
+	// is lent, not given: it stays valid and unmodified until the
+	// executor's Reset, so the sink must transmit (copy) it before then.
+	Output(port uint32, pkt *dpio.Packet)
+}
+
+// Executor runs action lists on packets. It keeps the copies that an
+// output followed by a modifying action needs, so its steady state
+// allocates nothing. An Executor is used by one goroutine at a time.
+type Executor struct {
+	spare []*dpio.Packet
+	used  int
+}
+
+// Reset releases the packet copies handed to sinks since the last Reset.
+// Call it once the sink has transmitted everything queued.
+func (x *Executor) Reset() { x.used = 0 }
+
+func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
+	if x.used == len(x.spare) || x.spare[x.used].Cap() < p.Len() {
+		size := max(dpio.DefaultBufferSize, p.Len())
+		c := dpio.NewPacket(dpio.DefaultHeadroom, size)
+		if x.used == len(x.spare) {
+			x.spare = append(x.spare, c)
+		} else {
+			x.spare[x.used] = c
+		}
+	}
+	c := x.spare[x.used]
+	x.used++
+	c.Reset(dpio.DefaultHeadroom)
+	c.CopyFrom(p)
+	return c
+}
+
+// Execute runs l on pkt. key and lay are the packet's flow key and header
+// layout from flow.ExtractLayout. Outputs go to sink; when a later action
+// modifies the packet, the output gets a copy made before the change.
+// An empty list drops the packet.
+func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
+	for i := range l {
+		a := &l[i]
+		switch a.Type {
+		case TypeOutput:
+			out := pkt
+			if modifiesAfter(l[i+1:]) {
+				out = x.clone(pkt)
+			}
+			sink.Output(a.Port, out)
+		case TypeSet, TypeSetMasked:
+			mask := &a.Mask
+			if a.Type == TypeSet {
+				m := fullMask(a.Attr)
+				mask = &m
+			}
+			set(pkt.Bytes(), key, lay, a.Attr, &a.Key, mask)
+		}
+	}
+}
+
+func modifiesAfter(l List) bool {
+	for i := range l {
+		if l[i].Type == TypeSet || l[i].Type == TypeSetMasked {
+			return true
+		}
+	}
+	return false
+}
+
+// set applies a (masked) set action to frame b.
+func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
+	switch attr {
+	case AttrEthernet:
+		if len(b) < 14 {
+			return
+		}
+		for i := 0; i < 6; i++ {
+			b[i] = k.EthDst[i] | b[i]&^m.EthDst[i]
+			b[6+i] = k.EthSrc[i] | b[6+i]&^m.EthSrc[i]
+		}
+	case AttrIPv4:
+		if key.EthType != flow.EthTypeIPv4 || lay.L3 == 0 {
+			return
+		}
+		setIPv4(b, lay, k, m)
+	case AttrTCP:
+		if key.NwProto != flow.IPProtoTCP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		th := b[lay.L4:lay.End]
+		if len(th) < 20 || int(th[12]>>4)*4 < 20 || int(th[12]>>4)*4 > len(th) {
+			return
+		}
+		setPort(th[0:2], k.TpSrc|be.Uint16(th[0:])&^m.TpSrc, th[16:18])
+		setPort(th[2:4], k.TpDst|be.Uint16(th[2:])&^m.TpDst, th[16:18])
+	case AttrUDP:
+		if key.NwProto != flow.IPProtoUDP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		uh := b[lay.L4:lay.End]
+		if len(uh) < 8 {
+			return
+		}
+		src := k.TpSrc | be.Uint16(uh[0:])&^m.TpSrc
+		dst := k.TpDst | be.Uint16(uh[2:])&^m.TpDst
+		if be.Uint16(uh[6:]) == 0 {
+			// No checksum over IPv4: keep it that way.
+			be.PutUint16(uh[0:], src)
+			be.PutUint16(uh[2:], dst)
+			return
+		}
+		setPort(uh[0:2], src, uh[6:8])
+		setPort(uh[2:4], dst, uh[6:8])
+		if be.Uint16(uh[6:]) == 0 {
+			be.PutUint16(uh[6:], 0xffff)
+		}
+	}
+}
+
+func setPort(field []byte, v uint16, csum []byte) {
+	old := be.Uint16(field)
+	if old == v {
+		return
+	}
+	be.PutUint16(csum, Recalc16(be.Uint16(csum), old, v))
+	be.PutUint16(field, v)
+}
+
+func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
+	nh := b[lay.L3:lay.End]
+	var src, dst [4]byte
+	for i := 0; i < 4; i++ {
+		src[i] = k.NwSrc[i] | nh[12+i]&^m.NwSrc[i]
+		dst[i] = k.NwDst[i] | nh[16+i]&^m.NwDst[i]
+	}
+	tos := k.NwTos | nh[1]&^m.NwTos
+	ttl := k.NwTTL | nh[8]&^m.NwTTL
+	var l4 []byte
+	if lay.L4 != 0 {
+		l4 = b[lay.L4:lay.End]
+	}
+	setIPv4Addr(nh, nh[12:16], src, l4)
+	setIPv4Addr(nh, nh[16:20], dst, l4)
+	if nh[1] != tos {
+		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
+		nh[1] = tos
+	}
+	if nh[8] != ttl {
+		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
+		nh[8] = ttl
+	}
+}
+
+// setIPv4Addr rewrites an IPv4 address field of header nh, updating the
+// IP header checksum and the TCP or UDP checksum that covers it.
+func setIPv4Addr(nh, field []byte, v [4]byte, l4 []byte) {
+	old := be.Uint32(field)
+	nv := be.Uint32(v[:])
+	if old == nv {
+		return
+	}
+	switch nh[9] {
+	case flow.IPProtoTCP:
+		if len(l4) >= 20 {
+			be.PutUint16(l4[16:], Recalc32(be.Uint16(l4[16:]), old, nv))
+		}
+	case flow.IPProtoUDP:
+		if len(l4) >= 8 && be.Uint16(l4[6:]) != 0 {
+			c := Recalc32(be.Uint16(l4[6:]), old, nv)
+			if c == 0 {
+				c = 0xffff
+			}
+			be.PutUint16(l4[6:], c)
+		}
+	}
+	be.PutUint16(nh[10:], Recalc32(be.Uint16(nh[10:]), old, nv))
+	copy(field, v[:])
+}
+
+// Recalc16 returns the Internet checksum csum updated for a 16-bit word of
+// the covered data changing from old to new (RFC 1624, equation 3), with
+// all values in network byte order as integers.
+func Recalc16(csum, old, new uint16) uint16 {
+	s := uint32(^csum) + uint32(^old) + uint32(new)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return uint16(s)
+}
+
+// Recalc32 is Recalc16 for a 32-bit field.
+func Recalc32(csum uint16, old, new uint32) uint16 {
+	return Recalc16(Recalc16(csum, uint16(old>>16), uint16(new>>16)), uint16(old), uint16(new))
+}

@@ -1,0 +1,412 @@
+// Package dp is the datapath: numbered ports (vports) over io.Port
+// devices, a masked flow table, the receive -> extract -> lookup -> execute
+// pipeline, upcalls of missed packets to a slow path, and statistics.
+//
+// A Datapath can be driven two ways. Start runs one polling goroutine per
+// port, as OVS's userspace datapath does; Process (or a Worker's Process)
+// pushes a batch through the pipeline synchronously, which is what offline
+// tools and deterministic tests want.
+package dp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
+	dpio "github.com/b7cafead/datapath/io"
+)
+
+// Errors returned by datapath operations. They mirror the errno values OVS
+// returns for the same conditions.
+var (
+	ErrExist    = errors.New("dp: already exists")      // EEXIST
+	ErrNotExist = errors.New("dp: no such flow or port") // ENOENT
+	ErrInvalid  = errors.New("dp: invalid argument")     // EINVAL
+	ErrClosed   = errors.New("dp: datapath closed")
+)
+
+// UpcallHandler is the slow path: it is called, on the goroutine that
+// processes the packet, for every packet that matches no flow. It may
+// execute actions on the packet and install a flow through the Upcall.
+// It must not retain the Upcall or its packet after returning.
+type UpcallHandler func(u *Upcall)
+
+// Config configures a datapath. The zero value is a datapath without a
+// slow path: missed packets are counted and dropped.
+type Config struct {
+	// Name is the datapath's name, as ovs-dpctl show prints it.
+	Name string
+	// Upcall handles packets that match no flow.
+	Upcall UpcallHandler
+}
+
+// Datapath is a userspace OVS-style datapath.
+type Datapath struct {
+	name   string
+	upcall UpcallHandler
+
+	mu     sync.Mutex // serializes port and flow changes
+	ports  atomic.Pointer[map[uint32]*Vport]
+	flows  table
+	closed bool
+
+	hit, missed, lost atomic.Uint64
+	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
+
+	defWorker struct {
+		sync.Mutex
+		w *Worker
+	}
+	pollers sync.WaitGroup
+	started bool
+}
+
+// New returns an empty datapath.
+func New(cfg Config) *Datapath {
+	if cfg.Name == "" {
+		cfg.Name = "dp0"
+	}
+	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall}
+	m := map[uint32]*Vport{}
+	d.ports.Store(&m)
+	return d
+}
+
+// Name returns the datapath's name.
+func (d *Datapath) Name() string { return d.name }
+
+// Vport is a datapath port: a numbered attachment of an io.Port.
+type Vport struct {
+	no  uint32
+	dev dpio.Port
+
+	rxPackets, rxBytes, rxErrors, rxDropped atomic.Uint64
+	txPackets, txBytes, txErrors, txDropped atomic.Uint64
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// No returns the port number.
+func (v *Vport) No() uint32 { return v.no }
+
+// Device returns the io.Port behind the vport.
+func (v *Vport) Device() dpio.Port { return v.dev }
+
+// Name returns the device's name.
+func (v *Vport) Name() string { return v.dev.Info().Name }
+
+// Stats returns the vport's counters as the datapath counted them: what
+// it received from the device and what it handed to the device.
+func (v *Vport) Stats() dpio.PortStats {
+	return dpio.PortStats{
+		RxPackets: v.rxPackets.Load(), RxBytes: v.rxBytes.Load(),
+		RxErrors: v.rxErrors.Load(), RxDropped: v.rxDropped.Load(),
+		TxPackets: v.txPackets.Load(), TxBytes: v.txBytes.Load(),
+		TxErrors: v.txErrors.Load(), TxDropped: v.txDropped.Load(),
+	}
+}
+
+// AddPort attaches dev as port number no. It fails with ErrExist if the
+// number or the device's name is taken. If the datapath was started, the
+// port is polled at once.
+func (d *Datapath) AddPort(no uint32, dev dpio.Port) (*Vport, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	old := *d.ports.Load()
+	if _, ok := old[no]; ok {
+		return nil, fmt.Errorf("port %d: %w", no, ErrExist)
+	}
+	name := dev.Info().Name
+	for _, v := range old {
+		if v.Name() == name {
+			return nil, fmt.Errorf("port name %q: %w", name, ErrExist)
+		}
+	}
+	v := &Vport{no: no, dev: dev}
+	m := make(map[uint32]*Vport, len(old)+1)
+	for k, x := range old {
+		m[k] = x
+	}
+	m[no] = v
+	d.ports.Store(&m)
+	if d.started {
+		d.poll(v)
+	}
+	return v, nil
+}
+
+// DelPort detaches port no, closes its device and waits for its polling
+// goroutine (if any) to finish the batch it holds.
+func (d *Datapath) DelPort(no uint32) error {
+	d.mu.Lock()
+	old := *d.ports.Load()
+	v, ok := old[no]
+	if !ok {
+		d.mu.Unlock()
+		return fmt.Errorf("port %d: %w", no, ErrNotExist)
+	}
+	m := make(map[uint32]*Vport, len(old))
+	for k, x := range old {
+		if k != no {
+			m[k] = x
+		}
+	}
+	d.ports.Store(&m)
+	d.mu.Unlock()
+	err := d.stopPort(v)
+	return err
+}
+
+func (d *Datapath) stopPort(v *Vport) error {
+	if v.stop != nil {
+		close(v.stop)
+	}
+	err := v.dev.Close()
+	if v.done != nil {
+		<-v.done
+	}
+	return err
+}
+
+// Port returns port no, or nil.
+func (d *Datapath) Port(no uint32) *Vport { return (*d.ports.Load())[no] }
+
+// PortByName returns the port whose device has the given name, or nil.
+func (d *Datapath) PortByName(name string) *Vport {
+	for _, v := range *d.ports.Load() {
+		if v.Name() == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Ports returns the ports in number order.
+func (d *Datapath) Ports() []*Vport {
+	m := *d.ports.Load()
+	out := make([]*Vport, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].no < out[j].no })
+	return out
+}
+
+// PutFlags select the behaviour of PutFlow, as OVS_FLOW_CMD_NEW and
+// OVS_FLOW_CMD_SET with NLM_F_CREATE do.
+type PutFlags uint8
+
+// Flags for PutFlow.
+const (
+	PutCreate     PutFlags = 1 << iota // create the flow if it does not exist
+	PutModify                          // change the actions of an existing flow
+	PutZeroStats                       // with PutModify: clear its counters
+	PutProbe                           // report errors without logging (no effect here)
+)
+
+// NormalizeMatch applies the datapath's rules to a match before it is
+// installed: the input port and the recirculation id are always matched
+// exactly and the key is masked.
+func NormalizeMatch(m flow.Match) flow.Match {
+	m.Mask.InPort = ^uint32(0)
+	m.Mask.RecircID = ^uint32(0)
+	m.Mask.PacketType = ^uint32(0)
+	m.Key = m.Key.Masked(&m.Mask)
+	return m
+}
+
+// PutFlow installs or modifies a flow. With PutCreate and no existing flow
+// it creates one; with PutModify and an existing flow of the same match it
+// replaces the actions; otherwise it fails with ErrExist or ErrNotExist.
+// The actions are validated first: an action the datapath cannot execute
+// is refused.
+func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
+	if err := acts.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	m = NormalizeMatch(m)
+	acts = append(actions.List(nil), acts...)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	if f := d.flows.get(&m); f != nil {
+		if flags&PutModify == 0 {
+			return nil, ErrExist
+		}
+		f.acts.Store(&acts)
+		if flags&PutZeroStats != 0 {
+			f.clearStats()
+		}
+		return f, nil
+	}
+	if flags&PutCreate == 0 {
+		return nil, ErrNotExist
+	}
+	f := &Flow{match: m, created: time.Now()}
+	f.acts.Store(&acts)
+	d.flows.insert(f)
+	return f, nil
+}
+
+// GetFlow returns the flow with exactly this match (after normalization).
+func (d *Datapath) GetFlow(m flow.Match) (*Flow, error) {
+	m = NormalizeMatch(m)
+	if f := d.flows.get(&m); f != nil {
+		return f, nil
+	}
+	return nil, ErrNotExist
+}
+
+// DelFlow removes the flow with exactly this match and returns it with its
+// final counters.
+func (d *Datapath) DelFlow(m flow.Match) (*Flow, error) {
+	m = NormalizeMatch(m)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.flows.remove(&m); f != nil {
+		return f, nil
+	}
+	return nil, ErrNotExist
+}
+
+// Flows returns a snapshot of the installed flows in installation order.
+func (d *Datapath) Flows() []*Flow { return d.flows.all() }
+
+// FlushFlows removes every flow.
+func (d *Datapath) FlushFlows() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.flows.flush()
+}
+
+// Lookup returns the flow a packet with key k would hit, or nil.
+func (d *Datapath) Lookup(k *flow.Key) *Flow {
+	f, _ := d.flows.lookup(k)
+	return f
+}
+
+// Stats are datapath-wide counters in the shape of ovs-dpctl show.
+type Stats struct {
+	Hit    uint64 // packets that matched a flow
+	Missed uint64 // packets that matched no flow
+	Lost   uint64 // missed packets that no slow path received
+	Flows  int    // installed flows
+	Masks  int    // distinct masks
+	// MaskHits is the number of masks searched by all hits; divided by
+	// Hit it is OVS's "masks hit/pkt".
+	MaskHits uint64
+}
+
+// Stats returns the datapath's counters.
+func (d *Datapath) Stats() Stats {
+	flows, masks := d.flows.size()
+	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
+		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load()}
+}
+
+// Start begins polling every port, and every port added later, on its own
+// goroutine. A port whose device reports the end of its data (io.EOF)
+// stops being polled; Close or DelPort stops the others.
+func (d *Datapath) Start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started || d.closed {
+		return
+	}
+	d.started = true
+	for _, v := range *d.ports.Load() {
+		d.poll(v)
+	}
+}
+
+func (d *Datapath) poll(v *Vport) {
+	v.stop = make(chan struct{})
+	v.done = make(chan struct{})
+	d.pollers.Add(1)
+	go func() {
+		defer d.pollers.Done()
+		defer close(v.done)
+		w := d.NewWorker()
+		batch := dpio.NewBatch(v.dev.BatchSize())
+		for {
+			n, err := v.dev.Read(batch)
+			if n > 0 {
+				w.Process(v.no, batch[:n])
+			}
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+					v.rxErrors.Add(1)
+					select {
+					case <-v.stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+						continue
+					}
+				}
+				return
+			}
+		}
+	}()
+}
+
+// Close stops polling, closes every port's device and waits for the
+// polling goroutines to exit. Packets already accepted by a poller are
+// processed before it exits.
+func (d *Datapath) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	ports := *d.ports.Load()
+	d.mu.Unlock()
+	var first error
+	for _, v := range ports {
+		if err := d.stopPort(v); err != nil && first == nil {
+			first = err
+		}
+	}
+	d.pollers.Wait()
+	return first
+}
+
+// Process pushes a batch received on port inPort through the pipeline on
+// the calling goroutine and transmits the results before returning. The
+// caller keeps ownership of pkts. Concurrent calls are serialized; use a
+// Worker per goroutine to process in parallel.
+func (d *Datapath) Process(inPort uint32, pkts []*dpio.Packet) {
+	d.defWorker.Lock()
+	if d.defWorker.w == nil {
+		d.defWorker.w = d.NewWorker()
+	}
+	d.defWorker.w.Process(inPort, pkts)
+	d.defWorker.Unlock()
+}
+
+// Execute runs acts on a copy of pkt as if it had arrived on port inPort
+// (OVS_PACKET_CMD_EXECUTE) and transmits the results.
+func (d *Datapath) Execute(inPort uint32, pkt []byte, acts actions.List) error {
+	if err := acts.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	d.defWorker.Lock()
+	defer d.defWorker.Unlock()
+	if d.defWorker.w == nil {
+		d.defWorker.w = d.NewWorker()
+	}
+	return d.defWorker.w.Execute(inPort, pkt, acts)
+}

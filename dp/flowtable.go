@@ -1,0 +1,234 @@
+package dp
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
+)
+
+// Flow is an installed datapath flow: a masked match, its actions and its
+// statistics.
+type Flow struct {
+	match flow.Match
+	acts  atomic.Pointer[actions.List]
+
+	packets  atomic.Uint64
+	bytes    atomic.Uint64
+	used     atomic.Int64 // Unix nanoseconds of the last hit; 0 = never
+	tcpFlags atomic.Uint32
+	created  time.Time
+	seq      uint64 // installation order, for stable dumps
+}
+
+// Match returns the flow's key and mask.
+func (f *Flow) Match() flow.Match { return f.match }
+
+// Actions returns the flow's current actions.
+func (f *Flow) Actions() actions.List { return *f.acts.Load() }
+
+// FlowStats are a flow's counters.
+type FlowStats struct {
+	Packets  uint64
+	Bytes    uint64
+	Used     time.Time // zero if the flow was never hit
+	TCPFlags uint16    // union of the TCP flags of the packets that hit it
+}
+
+// Stats returns the flow's counters.
+func (f *Flow) Stats() FlowStats {
+	s := FlowStats{
+		Packets:  f.packets.Load(),
+		Bytes:    f.bytes.Load(),
+		TCPFlags: uint16(f.tcpFlags.Load()),
+	}
+	if u := f.used.Load(); u != 0 {
+		s.Used = time.Unix(0, u)
+	}
+	return s
+}
+
+func (f *Flow) hit(bytes int, tcpFlags uint16, now int64) {
+	f.packets.Add(1)
+	f.bytes.Add(uint64(bytes))
+	if f.used.Load() != now {
+		f.used.Store(now)
+	}
+	if tcpFlags != 0 {
+		for {
+			old := f.tcpFlags.Load()
+			if old|uint32(tcpFlags) == old || f.tcpFlags.CompareAndSwap(old, old|uint32(tcpFlags)) {
+				break
+			}
+		}
+	}
+}
+
+// clearStats zeroes the counters (a modify with the clear flag).
+func (f *Flow) clearStats() {
+	f.packets.Store(0)
+	f.bytes.Store(0)
+	f.used.Store(0)
+	f.tcpFlags.Store(0)
+}
+
+// AppendDump appends the flow as ovs-appctl dpctl/dump-flows prints it:
+// "MATCH, packets:N, bytes:N, used:T[, flags:F], actions:ACTIONS". now is
+// the time "used" is measured from.
+func (f *Flow) AppendDump(dst []byte, now time.Time) []byte {
+	dst = flow.AppendFormat(dst, &f.match.Key, &f.match.Mask)
+	st := f.Stats()
+	dst = append(dst, ", packets:"...)
+	dst = appendUint(dst, st.Packets)
+	dst = append(dst, ", bytes:"...)
+	dst = appendUint(dst, st.Bytes)
+	dst = append(dst, ", used:"...)
+	if st.Used.IsZero() {
+		dst = append(dst, "never"...)
+	} else {
+		ms := now.Sub(st.Used).Milliseconds()
+		if ms < 0 {
+			ms = 0
+		}
+		dst = appendUint(dst, uint64(ms/1000))
+		dst = append(dst, '.')
+		frac := ms % 1000
+		dst = append(dst, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 's')
+	}
+	if st.TCPFlags != 0 {
+		dst = append(dst, ", flags:"...)
+		dst = flow.AppendTCPFlagsStat(dst, st.TCPFlags)
+	}
+	dst = append(dst, ", actions:"...)
+	return f.Actions().Append(dst)
+}
+
+// String returns the flow as dpctl/dump-flows prints it.
+func (f *Flow) String() string { return string(f.AppendDump(nil, time.Now())) }
+
+func appendUint(dst []byte, v uint64) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(dst, buf[i:]...)
+}
+
+// subtable holds the flows that share one mask.
+type subtable struct {
+	mask  flow.Key
+	flows map[flow.Key]*Flow
+	hits  atomic.Uint64
+}
+
+// table is a tuple-space-search classifier: one hash table per distinct
+// mask, searched in turn.
+type table struct {
+	mu    sync.RWMutex
+	subs  []*subtable
+	count int
+	seq   uint64
+}
+
+// lookup returns the flow matching k, or nil, and how many subtables it
+// searched.
+func (t *table) lookup(k *flow.Key) (*Flow, int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for i, st := range t.subs {
+		mk := k.Masked(&st.mask)
+		if f, ok := st.flows[mk]; ok {
+			st.hits.Add(1)
+			return f, i + 1
+		}
+	}
+	return nil, len(t.subs)
+}
+
+// get returns the flow with exactly this masked key and mask.
+func (t *table) get(m *flow.Match) *Flow {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, st := range t.subs {
+		if st.mask == m.Mask {
+			return st.flows[m.Key]
+		}
+	}
+	return nil
+}
+
+// insert adds f; the caller checked that no flow with its match exists.
+func (t *table) insert(f *Flow) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seq++
+	f.seq = t.seq
+	for _, st := range t.subs {
+		if st.mask == f.match.Mask {
+			st.flows[f.match.Key] = f
+			t.count++
+			return
+		}
+	}
+	st := &subtable{mask: f.match.Mask, flows: map[flow.Key]*Flow{f.match.Key: f}}
+	t.subs = append(t.subs, st)
+	t.count++
+}
+
+// remove deletes the flow with this match, returning it.
+func (t *table) remove(m *flow.Match) *Flow {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, st := range t.subs {
+		if st.mask != m.Mask {
+			continue
+		}
+		f, ok := st.flows[m.Key]
+		if !ok {
+			return nil
+		}
+		delete(st.flows, m.Key)
+		t.count--
+		if len(st.flows) == 0 {
+			t.subs = append(t.subs[:i:i], t.subs[i+1:]...)
+		}
+		return f
+	}
+	return nil
+}
+
+// all returns every flow in installation order.
+func (t *table) all() []*Flow {
+	t.mu.RLock()
+	out := make([]*Flow, 0, t.count)
+	for _, st := range t.subs {
+		for _, f := range st.flows {
+			out = append(out, f)
+		}
+	}
+	t.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+func (t *table) flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.subs = nil
+	t.count = 0
+}
+
+func (t *table) size() (flows, masks int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.count, len(t.subs)
+}

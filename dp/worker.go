@@ -1,0 +1,208 @@
+package dp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
+	dpio "github.com/b7cafead/datapath/io"
+)
+
+// Worker runs the pipeline for one goroutine: it owns the scratch state
+// (keys, action executor, per-port output batches) so that processing
+// allocates nothing in steady state. A Worker must not be used by two
+// goroutines at once.
+type Worker struct {
+	d    *Datapath
+	exec actions.Executor
+	keys []flow.Key
+	lays []flow.Layout
+	outs []outQueue
+	up   Upcall
+	tmp  *dpio.Packet
+}
+
+type outQueue struct {
+	port uint32
+	pkts []*dpio.Packet
+}
+
+// NewWorker returns a pipeline worker for d.
+func (d *Datapath) NewWorker() *Worker {
+	return &Worker{d: d}
+}
+
+// Output implements actions.Sink: it queues pkt for port, to be
+// transmitted when the batch is done.
+func (w *Worker) Output(port uint32, pkt *dpio.Packet) {
+	for i := range w.outs {
+		if w.outs[i].port == port {
+			w.outs[i].pkts = append(w.outs[i].pkts, pkt)
+			return
+		}
+	}
+	w.outs = append(w.outs, outQueue{port: port, pkts: append(make([]*dpio.Packet, 0, dpio.DefaultBatchSize), pkt)})
+}
+
+// flush transmits every queued packet and releases the executor's copies.
+func (w *Worker) flush() {
+	ports := *w.d.ports.Load()
+	for i := range w.outs {
+		q := &w.outs[i]
+		if len(q.pkts) == 0 {
+			continue
+		}
+		v := ports[q.port]
+		if v == nil {
+			// Output to a port that does not exist: dropped, as in OVS.
+			clear(q.pkts)
+			q.pkts = q.pkts[:0]
+			continue
+		}
+		var bytes uint64
+		for _, p := range q.pkts {
+			bytes += uint64(p.Len())
+		}
+		n, err := v.dev.Write(q.pkts)
+		switch {
+		case err != nil:
+			v.txErrors.Add(uint64(len(q.pkts) - n))
+		case n < len(q.pkts):
+			v.txDropped.Add(uint64(len(q.pkts) - n))
+		}
+		if n == len(q.pkts) {
+			v.txPackets.Add(uint64(n))
+			v.txBytes.Add(bytes)
+		} else if n > 0 {
+			var b uint64
+			for _, p := range q.pkts[:n] {
+				b += uint64(p.Len())
+			}
+			v.txPackets.Add(uint64(n))
+			v.txBytes.Add(b)
+		}
+		clear(q.pkts)
+		q.pkts = q.pkts[:0]
+	}
+	w.exec.Reset()
+}
+
+// Process pushes a batch received on port inPort through the pipeline:
+// extract each packet's key, look it up, run the flow's actions (or raise
+// an upcall on a miss), then transmit everything the batch produced. The
+// caller keeps ownership of pkts; they may be modified by set actions.
+func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
+	d := w.d
+	if cap(w.keys) < len(pkts) {
+		w.keys = make([]flow.Key, len(pkts))
+		w.lays = make([]flow.Layout, len(pkts))
+	}
+	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
+	if v := (*d.ports.Load())[inPort]; v != nil {
+		var bytes uint64
+		for _, p := range pkts {
+			bytes += uint64(p.Len())
+		}
+		v.rxPackets.Add(uint64(len(pkts)))
+		v.rxBytes.Add(bytes)
+	}
+	now := time.Now().UnixNano()
+	var hits, missed, searched uint64
+	for i, p := range pkts {
+		b := p.Bytes()
+		flow.ExtractLayout(b, inPort, &keys[i], &lays[i])
+		f, n := d.flows.lookup(&keys[i])
+		if f == nil {
+			missed++
+			w.miss(p, &keys[i], &lays[i])
+			continue
+		}
+		hits++
+		searched += uint64(n)
+		f.hit(len(b), keys[i].TCPFlags, now)
+		w.exec.Execute(p, &keys[i], &lays[i], f.Actions(), w)
+	}
+	if hits > 0 {
+		d.hit.Add(hits)
+		d.maskHits.Add(searched)
+	}
+	if missed > 0 {
+		d.missed.Add(missed)
+	}
+	w.flush()
+}
+
+func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) {
+	if w.d.upcall == nil {
+		w.d.lost.Add(1)
+		return
+	}
+	w.up = Upcall{w: w, InPort: k.InPort, Key: *k, Packet: p, lay: lay}
+	w.d.upcall(&w.up)
+	w.up = Upcall{}
+}
+
+// Execute runs acts on a copy of frame as if it had arrived on port
+// inPort, and transmits the results.
+func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
+	if w.tmp == nil || w.tmp.Cap() < len(frame) {
+		w.tmp = dpio.NewPacket(dpio.DefaultHeadroom, max(len(frame), dpio.DefaultBufferSize))
+	}
+	w.tmp.Reset(dpio.DefaultHeadroom)
+	if !w.tmp.SetBytes(frame) {
+		return fmt.Errorf("%w: packet of %d bytes too large", ErrInvalid, len(frame))
+	}
+	var k flow.Key
+	var lay flow.Layout
+	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
+	w.exec.Execute(w.tmp, &k, &lay, acts, w)
+	w.flush()
+	return nil
+}
+
+// Upcall is a packet that matched no flow, handed to the slow path.
+type Upcall struct {
+	w   *Worker
+	lay *flow.Layout
+
+	// InPort is the datapath port the packet arrived on.
+	InPort uint32
+	// Key is the packet's flow key.
+	Key flow.Key
+	// Packet is the packet. It belongs to the datapath and is valid only
+	// during the handler call.
+	Packet *dpio.Packet
+}
+
+// Execute runs acts on the upcalled packet, as OVS_PACKET_CMD_EXECUTE
+// does for a packet the slow path received. The outputs are transmitted
+// with the rest of the batch.
+func (u *Upcall) Execute(acts actions.List) error {
+	if err := acts.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	u.w.exec.Execute(u.Packet, &u.Key, u.lay, acts, u.w)
+	return nil
+}
+
+// Install installs a flow with match m and actions acts, then executes
+// acts on the upcalled packet: the usual answer of a slow path to a miss,
+// in one call. If an identical flow already exists (another packet of the
+// same flow won the race) the packet is still executed.
+func (u *Upcall) Install(m flow.Match, acts actions.List) (*Flow, error) {
+	f, err := u.w.d.PutFlow(m, acts, PutCreate)
+	if err == ErrExist {
+		f, err = u.w.d.GetFlow(m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// As in OVS, the upcalled packet is not counted in the new flow's
+	// statistics: the slow path accounts for it.
+	u.w.exec.Execute(u.Packet, &u.Key, u.lay, acts, u.w)
+	return f, nil
+}
+
+// Datapath returns the datapath that raised the upcall.
+func (u *Upcall) Datapath() *Datapath { return u.w.d }

@@ -1,0 +1,539 @@
+// Command pcapswitch runs the datapath offline: it installs flows, feeds
+// packets from pcap or pcapng files into datapath ports in timestamp
+// order, writes what each port is sent to a pcap file, and prints the
+// final flow table and counters.
+//
+// Usage:
+//
+//	pcapswitch -flows FILE [-in N=FILE.pcap ...] [-out N=FILE.pcap ...] [-dump-flows=false]
+//
+// The flow file has one flow per line, "FLOW ACTIONS" exactly as
+// ovs-dpctl add-flow takes them, or a line as ovs-appctl dpctl/dump-flows
+// prints it; blank lines and lines starting with # are ignored. Port
+// numbers in flows are datapath port numbers. A port that a flow names but
+// no -in or -out gives counts what it is sent and drops it. Packets that
+// match no flow are counted as misses and dropped.
+//
+// With no arguments pcapswitch runs a small embedded demo.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/dp"
+	"github.com/b7cafead/datapath/flow"
+	dpio "github.com/b7cafead/datapath/io"
+	"github.com/b7cafead/datapath/io/pcapfile"
+)
+
+//go:embed demo
+var demoFS embed.FS
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// portFiles is a repeated "N=FILE" flag.
+type portFiles map[uint32]string
+
+func (p portFiles) String() string { return fmt.Sprint(map[uint32]string(p)) }
+
+func (p portFiles) Set(s string) error {
+	n, file, ok := strings.Cut(s, "=")
+	if !ok || file == "" {
+		return fmt.Errorf("want N=FILE, got %q", s)
+	}
+	no, err := strconv.ParseUint(n, 10, 32)
+	if err != nil {
+		return fmt.Errorf("bad port number %q", n)
+	}
+	if _, dup := p[uint32(no)]; dup {
+		return fmt.Errorf("port %d given twice", no)
+	}
+	p[uint32(no)] = file
+	return nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		if err := demo(stdout); err != nil {
+			fmt.Fprintln(stderr, "pcapswitch:", err)
+			return 1
+		}
+		return 0
+	}
+	fs := flag.NewFlagSet("pcapswitch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{in: portFiles{}, out: portFiles{}}
+	fs.StringVar(&cfg.flows, "flows", "", "`FILE` of flows, one \"FLOW ACTIONS\" per line")
+	fs.Var(cfg.in, "in", "`N=FILE` feeds the packets of pcap FILE into datapath port N (repeatable)")
+	fs.Var(cfg.out, "out", "`N=FILE` writes what datapath port N is sent to pcap FILE (repeatable)")
+	fs.BoolVar(&cfg.dumpFlows, "dump-flows", true, "print the final flow table")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pcapswitch: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	res, err := cfg.run()
+	if err != nil {
+		fmt.Fprintln(stderr, "pcapswitch:", err)
+		return 1
+	}
+	res.print(stdout, cfg.dumpFlows)
+	return 0
+}
+
+type config struct {
+	flows     string
+	in, out   portFiles
+	dumpFlows bool
+}
+
+// flowLine is a parsed line of the flow file.
+type flowLine struct {
+	line  int
+	match flow.Match
+	acts  actions.List
+}
+
+// splitFlowLine separates a flow file line into its flow and action text.
+// It accepts "FLOW ACTIONS" (the two ovs-dpctl add-flow arguments) and the
+// dpctl/dump-flows form "[ufid:U ]FLOW, packets:N, ..., actions:ACTIONS".
+func splitFlowLine(s string) (flowText, actText string, err error) {
+	if i := strings.Index(s, "actions:"); i >= 0 {
+		head := strings.TrimSpace(s[:i])
+		actText = strings.TrimSpace(s[i+len("actions:"):])
+		if strings.HasPrefix(head, "ufid:") {
+			if j := strings.IndexAny(head, " \t"); j >= 0 {
+				head = strings.TrimSpace(head[j:])
+			}
+		}
+		// Drop the statistics: everything from the first ", name:" on.
+		depth := 0
+		for j := 0; j < len(head); j++ {
+			switch head[j] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+			case ',':
+				if depth == 0 {
+					return strings.TrimSpace(head[:j]), actText, nil
+				}
+			}
+		}
+		return strings.TrimSuffix(head, ","), actText, nil
+	}
+	// "FLOW ACTIONS": the flow ends at the first blank outside parentheses.
+	depth := 0
+	for j := 0; j < len(s); j++ {
+		switch s[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ' ', '\t':
+			if depth == 0 {
+				return s[:j], strings.TrimSpace(s[j:]), nil
+			}
+		}
+	}
+	return "", "", errors.New("want \"FLOW ACTIONS\"; found no actions")
+}
+
+func readFlows(name string, r io.Reader) ([]flowLine, error) {
+	var out []flowLine
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || text[0] == '#' {
+			continue
+		}
+		fail := func(err error) error {
+			return fmt.Errorf("%s:%d: %v: %s", name, n, err, text)
+		}
+		ft, at, err := splitFlowLine(text)
+		if err != nil {
+			return nil, fail(err)
+		}
+		m, err := flow.Parse(ft)
+		if err != nil {
+			return nil, fail(err)
+		}
+		acts, err := actions.Parse(at)
+		if err != nil {
+			return nil, fail(err)
+		}
+		out = append(out, flowLine{line: n, match: m, acts: acts})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return out, nil
+}
+
+// result is what a run produced.
+type result struct {
+	d        *dp.Datapath
+	packets  int
+	in, out  portFiles
+	finished time.Time
+}
+
+func (c *config) run() (*result, error) {
+	var lines []flowLine
+	if c.flows != "" {
+		f, err := os.Open(c.flows)
+		if err != nil {
+			return nil, err
+		}
+		lines, err = readFlows(c.flows, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	} else if len(c.in) == 0 && len(c.out) == 0 {
+		return nil, errors.New("nothing to do: give -flows and/or -in/-out (or no arguments for the demo)")
+	}
+	return execute(lines, c.in, c.out, func(name string) (*pcapfile.Reader, error) {
+		return pcapfile.Open(name, pcapfile.ReaderOptions{})
+	}, func(name string) (*pcapfile.Writer, error) {
+		return pcapfile.Create(name, pcapfile.WriterOptions{})
+	})
+}
+
+// execute builds the datapath, installs the flows, replays the inputs and
+// closes everything.
+func execute(lines []flowLine, in, out portFiles,
+	open func(string) (*pcapfile.Reader, error),
+	create func(string) (*pcapfile.Writer, error)) (res *result, err error) {
+
+	d := dp.New(dp.Config{Name: "pcapswitch"})
+	defer func() {
+		if cerr := d.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	// Every port number that an input, an output or a flow names.
+	nums := map[uint32]bool{}
+	for n := range in {
+		nums[n] = true
+	}
+	for n := range out {
+		nums[n] = true
+	}
+	for _, l := range lines {
+		if l.match.Mask.InPort != 0 {
+			nums[l.match.Key.InPort] = true
+		}
+		for _, a := range l.acts {
+			if a.Type == actions.TypeOutput {
+				nums[a.Port] = true
+			}
+		}
+	}
+	readers := map[uint32]*pcapfile.Reader{}
+	for _, n := range sortedPorts(nums) {
+		p := &filePort{name: "p" + strconv.FormatUint(uint64(n), 10)}
+		if f, ok := in[n]; ok {
+			if p.r, err = open(f); err != nil {
+				return nil, err
+			}
+			readers[n] = p.r
+		}
+		if f, ok := out[n]; ok {
+			if p.w, err = create(f); err != nil {
+				p.Close()
+				return nil, err
+			}
+		}
+		if _, err := d.AddPort(n, p); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	for _, l := range lines {
+		if _, err := d.PutFlow(l.match, l.acts, dp.PutCreate); err != nil {
+			return nil, fmt.Errorf("line %d: %v", l.line, describePutError(err))
+		}
+	}
+
+	res = &result{d: d, in: in, out: out}
+	if res.packets, err = replay(d, readers); err != nil {
+		return nil, err
+	}
+	res.finished = time.Now()
+	// Close the ports now so that output files are complete; the deferred
+	// Close then has nothing left to do. Counters stay readable.
+	for _, v := range d.Ports() {
+		if cerr := v.Device().Close(); cerr != nil {
+			return nil, cerr
+		}
+	}
+	return res, nil
+}
+
+func describePutError(err error) error {
+	if errors.Is(err, dp.ErrExist) {
+		return errors.New("flow already exists (File exists)")
+	}
+	return err
+}
+
+func sortedPorts(m map[uint32]bool) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// replay feeds every input's packets into the datapath in timestamp order
+// across inputs (ties go to the lower port number), in batches of
+// consecutive packets from the same port.
+func replay(d *dp.Datapath, readers map[uint32]*pcapfile.Reader) (int, error) {
+	batch := dpio.NewBatch(dpio.DefaultBatchSize)
+	ports := make([]uint32, 0, len(readers))
+	for n := range readers {
+		ports = append(ports, n)
+	}
+	sort.Slice(ports, func(i, j int) bool { return ports[i] < ports[j] })
+	total := 0
+	w := d.NewWorker()
+	for {
+		// Find the input whose next packet is earliest, and the earliest
+		// time among the others.
+		best, bestT, nextT := -1, int64(0), int64(1<<63-1)
+		for i, n := range ports {
+			t, err := readers[n].PeekTime()
+			if err == io.EOF {
+				continue
+			}
+			if err != nil {
+				return total, err
+			}
+			if best < 0 || t < bestT {
+				if best >= 0 {
+					nextT = min(nextT, bestT)
+				}
+				best, bestT = i, t
+			} else {
+				nextT = min(nextT, t)
+			}
+		}
+		if best < 0 {
+			return total, nil
+		}
+		n := ports[best]
+		r := readers[n]
+		cnt := 0
+		for cnt < len(batch) {
+			t, err := r.PeekTime()
+			if err == io.EOF || (err == nil && t > nextT) || (err == nil && t == nextT && cnt > 0 && !lowestTie(ports, best, readers, t)) {
+				break
+			}
+			if err != nil {
+				return total, err
+			}
+			k, err := r.Read(batch[cnt : cnt+1])
+			if err != nil && err != io.EOF {
+				return total, err
+			}
+			cnt += k
+			if k == 0 {
+				break
+			}
+		}
+		if cnt > 0 {
+			w.Process(n, batch[:cnt])
+			total += cnt
+		}
+	}
+}
+
+// lowestTie reports whether no input before index best has a packet at
+// time t, so that best may keep its turn on a timestamp tie.
+func lowestTie(ports []uint32, best int, readers map[uint32]*pcapfile.Reader, t int64) bool {
+	for _, n := range ports[:best] {
+		if u, err := readers[n].PeekTime(); err == nil && u == t {
+			return false
+		}
+	}
+	return true
+}
+
+// filePort joins an optional capture reader and an optional capture writer
+// into one datapath port; without a writer, what it is sent is counted and
+// dropped.
+type filePort struct {
+	name  string
+	r     *pcapfile.Reader
+	w     *pcapfile.Writer
+	stats dpio.Counters
+	done  bool
+}
+
+func (p *filePort) Read(pkts []*dpio.Packet) (int, error) {
+	if p.r == nil {
+		return 0, io.EOF
+	}
+	return p.r.Read(pkts)
+}
+
+func (p *filePort) Write(pkts []*dpio.Packet) (int, error) {
+	if p.w != nil {
+		return p.w.Write(pkts)
+	}
+	var bytes uint64
+	for _, pk := range pkts {
+		bytes += uint64(pk.Len())
+	}
+	p.stats.TxPackets.Add(uint64(len(pkts)))
+	p.stats.TxBytes.Add(bytes)
+	return len(pkts), nil
+}
+
+func (p *filePort) BatchSize() int { return dpio.DefaultBatchSize }
+
+func (p *filePort) Info() dpio.PortInfo {
+	return dpio.PortInfo{Name: p.name, MTU: 65535, LinkUp: true, Headroom: dpio.DefaultHeadroom}
+}
+
+func (p *filePort) Stats() dpio.PortStats {
+	s := p.stats.Snapshot()
+	if p.r != nil {
+		rs := p.r.Stats()
+		s.RxPackets, s.RxBytes, s.RxErrors, s.RxDropped = rs.RxPackets, rs.RxBytes, rs.RxErrors, rs.RxDropped
+	}
+	if p.w != nil {
+		ws := p.w.Stats()
+		s.TxPackets, s.TxBytes, s.TxErrors, s.TxDropped = ws.TxPackets, ws.TxBytes, ws.TxErrors, ws.TxDropped
+	}
+	return s
+}
+
+func (p *filePort) Close() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	var err error
+	if p.r != nil {
+		err = p.r.Close()
+	}
+	if p.w != nil {
+		if werr := p.w.Close(); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// print writes the flow table (as dpctl/dump-flows does) and the counters
+// (in the shape of ovs-dpctl show -s).
+func (r *result) print(w io.Writer, dumpFlows bool) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	if dumpFlows {
+		var buf []byte
+		for _, f := range r.d.Flows() {
+			buf = f.AppendDump(buf[:0], r.finished)
+			buf = append(buf, '\n')
+			bw.Write(buf)
+		}
+	}
+	st := r.d.Stats()
+	fmt.Fprintf(bw, "%s:\n", r.d.Name())
+	fmt.Fprintf(bw, "  lookups: hit:%d missed:%d lost:%d\n", st.Hit, st.Missed, st.Lost)
+	fmt.Fprintf(bw, "  flows: %d\n", st.Flows)
+	hitPkt := 0.0
+	if st.Hit > 0 {
+		hitPkt = float64(st.MaskHits) / float64(st.Hit)
+	}
+	fmt.Fprintf(bw, "  masks: hit:%d total:%d hit/pkt:%.2f\n", st.MaskHits, st.Masks, hitPkt)
+	for _, v := range r.d.Ports() {
+		desc := ""
+		if f, ok := r.in[v.No()]; ok {
+			desc += " in=" + f
+		}
+		if f, ok := r.out[v.No()]; ok {
+			desc += " out=" + f
+		}
+		if desc != "" {
+			desc = " (" + strings.TrimSpace(desc) + ")"
+		}
+		s := v.Stats()
+		fmt.Fprintf(bw, "  port %d: %s%s\n", v.No(), v.Name(), desc)
+		fmt.Fprintf(bw, "    RX packets:%d errors:%d dropped:%d\n", s.RxPackets, s.RxErrors, s.RxDropped)
+		fmt.Fprintf(bw, "    TX packets:%d errors:%d dropped:%d\n", s.TxPackets, s.TxErrors, s.TxDropped)
+		fmt.Fprintf(bw, "    RX bytes:%d  TX bytes:%d\n", s.RxBytes, s.TxBytes)
+	}
+	fmt.Fprintf(bw, "misses: %d\n", st.Missed)
+}
+
+// demo runs the embedded example: flows and captures shipped with the
+// command, outputs written to a temporary directory.
+func demo(w io.Writer) error {
+	flows, err := demoFS.ReadFile("demo/flows.txt")
+	if err != nil {
+		return err
+	}
+	lines, err := readFlows("demo/flows.txt", bytes.NewReader(flows))
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "pcapswitch-demo-")
+	if err != nil {
+		return err
+	}
+	in := portFiles{1: "demo/port1.pcap", 2: "demo/port2.pcap"}
+	out := portFiles{2: filepath.Join(dir, "port2-out.pcap"), 3: filepath.Join(dir, "port3-out.pcap")}
+	res, err := execute(lines, in, out, func(name string) (*pcapfile.Reader, error) {
+		f, err := demoFS.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		return pcapfile.NewReader(f, pcapfile.ReaderOptions{Name: name})
+	}, func(name string) (*pcapfile.Writer, error) {
+		return pcapfile.Create(name, pcapfile.WriterOptions{})
+	})
+	if err != nil {
+		return err
+	}
+	st := res.d.Stats()
+	fmt.Fprintf(w, "pcapswitch demo: %d flows installed from demo/flows.txt\n", len(lines))
+	fmt.Fprintf(w, "fed %d packets from demo/port1.pcap (port 1) and demo/port2.pcap (port 2) in timestamp order\n", res.packets)
+	fmt.Fprintf(w, "%d packets hit a flow, %d matched no flow and were dropped\n", st.Hit, st.Missed)
+	for _, n := range []uint32{2, 3} {
+		v := res.d.Port(n)
+		fmt.Fprintf(w, "port %d sent %d packets -> %s\n", n, v.Stats().TxPackets, out[n])
+	}
+	fmt.Fprintln(w, "final flow table (as ovs-appctl dpctl/dump-flows prints it):")
+	var buf []byte
+	for _, f := range res.d.Flows() {
+		buf = append(f.AppendDump(buf[:0], res.finished), '\n')
+		w.Write(buf)
+	}
+	fmt.Fprintf(w, "run it on your own files: pcapswitch -flows FILE -in 1=IN.pcap -out 2=OUT.pcap\n")
+	return nil
+}
