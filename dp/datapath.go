@@ -26,7 +26,7 @@ import (
 // Errors returned by datapath operations. They mirror the errno values OVS
 // returns for the same conditions.
 var (
-	ErrExist    = errors.New("dp: already exists")      // EEXIST
+	ErrExist    = errors.New("dp: already exists")       // EEXIST
 	ErrNotExist = errors.New("dp: no such flow or port") // ENOENT
 	ErrInvalid  = errors.New("dp: invalid argument")     // EINVAL
 	ErrClosed   = errors.New("dp: datapath closed")
@@ -209,10 +209,10 @@ type PutFlags uint8
 
 // Flags for PutFlow.
 const (
-	PutCreate     PutFlags = 1 << iota // create the flow if it does not exist
-	PutModify                          // change the actions of an existing flow
-	PutZeroStats                       // with PutModify: clear its counters
-	PutProbe                           // report errors without logging (no effect here)
+	PutCreate    PutFlags = 1 << iota // create the flow if it does not exist
+	PutModify                         // change the actions of an existing flow
+	PutZeroStats                      // with PutModify: clear its counters
+	PutProbe                          // report errors without logging (no effect here)
 )
 
 // NormalizeMatch applies the datapath's rules to a match before it is

@@ -14,7 +14,7 @@ func Format(key, mask *Key) string {
 }
 
 // String formats the match as Format does.
-func (m *Match) String() string { return Format(&m.Key, &m.Mask) }
+func (m Match) String() string { return Format(&m.Key, &m.Mask) }
 
 // AppendFormat appends Format(key, mask) to dst and returns the extended
 // buffer.

@@ -28,7 +28,7 @@ type rec struct {
 }
 
 // classic builds a classic pcap file by hand.
-func classic(bo binary.ByteOrder, nano bool, linkType, snaplen uint32, recs []rec) []byte {
+func classic(bo binary.AppendByteOrder, nano bool, linkType, snaplen uint32, recs []rec) []byte {
 	magic := uint32(0xa1b2c3d4)
 	if nano {
 		magic = 0xa1b23c4d
@@ -56,7 +56,7 @@ func classic(bo binary.ByteOrder, nano bool, linkType, snaplen uint32, recs []re
 
 // ngb builds a pcapng file by hand, in either byte order.
 type ngb struct {
-	bo binary.ByteOrder
+	bo binary.AppendByteOrder
 	b  []byte
 }
 

@@ -90,7 +90,7 @@ type Reader struct {
 	ng      bool             // pcapng rather than classic pcap
 	bo      binary.ByteOrder // byte order of the file (or current section)
 	tsMul   int64            // classic: nanoseconds per timestamp fraction unit
-	snaplen uint32           // classic: the file's snapshot length
+	snaplen uint32           // classic: the file's snapshot length, 0 if none
 	ifaces  []ngIface        // pcapng: interfaces of the current section
 }
 
@@ -261,11 +261,8 @@ func (r *Reader) readFileHeader() error {
 	if major, minor := r.bo.Uint16(r.hdr[4:6]), r.bo.Uint16(r.hdr[6:8]); major != 2 {
 		return r.errorf(0, "unsupported pcap version %d.%d", major, minor)
 	}
+	// 0 means no limit (but MaxRecordLen) for this reader.
 	r.snaplen = r.bo.Uint32(r.hdr[16:20])
-	if r.snaplen == 0 || r.snaplen > MaxRecordLen {
-		// Some writers leave the snapshot length 0 or set it absurdly high.
-		r.snaplen = MaxRecordLen
-	}
 	if lt := r.bo.Uint32(r.hdr[20:24]) & 0xffff; lt != linkTypeEthernet {
 		return r.errorf(20, "%w %d (only Ethernet, 1, is supported)", ErrLinkType, lt)
 	}
@@ -281,11 +278,15 @@ func (r *Reader) next() error {
 	start := r.off
 	h := r.hdr[:16]
 	if err := r.readFull(h, start, 16, "record", true); err != nil {
+		if have := r.off - start; have >= 12 && errors.Is(err, ErrTruncated) {
+			// The captured length survived: say how long the record is.
+			return r.truncated(start, 16+int64(r.bo.Uint32(h[8:12])), "record")
+		}
 		return err
 	}
 	sec, frac, caplen := r.bo.Uint32(h[0:4]), r.bo.Uint32(h[4:8]), r.bo.Uint32(h[8:12])
-	if caplen > r.snaplen {
-		return r.errorf(start, "record length %d exceeds the snapshot length %d", caplen, r.snaplen)
+	if err := r.checkLen(start, caplen, r.snaplen); err != nil {
+		return err
 	}
 	data := r.frame(int(caplen))
 	if err := r.readFull(data, start, 16+int64(caplen), "record", false); err != nil {

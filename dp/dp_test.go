@@ -1,0 +1,306 @@
+package dp
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
+	"github.com/b7cafead/datapath/internal/testpkt"
+	dpio "github.com/b7cafead/datapath/io"
+)
+
+// rig is a datapath with n ports, each an in-memory pair whose far end the
+// test holds.
+type rig struct {
+	d   *Datapath
+	far map[uint32]*dpio.MemPort
+}
+
+func newRig(t *testing.T, cfg Config, n int) *rig {
+	t.Helper()
+	r := &rig{d: New(cfg), far: map[uint32]*dpio.MemPort{}}
+	for i := uint32(1); i <= uint32(n); i++ {
+		near, far := dpio.NewMemPair(dpio.MemConfig{Name: "p" + string(rune('0'+i)), QueueLen: 4096}, dpio.MemConfig{QueueLen: 4096})
+		if _, err := r.d.AddPort(i, near); err != nil {
+			t.Fatal(err)
+		}
+		r.far[i] = far
+	}
+	t.Cleanup(func() { r.d.Close() })
+	return r
+}
+
+func (r *rig) put(t *testing.T, f, a string) *Flow {
+	t.Helper()
+	m, err := flow.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := actions.Parse(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := r.d.PutFlow(m, acts, PutCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
+func batchOf(frames ...[]byte) []*dpio.Packet {
+	b := dpio.NewBatch(len(frames))
+	for i, f := range frames {
+		b[i].SetBytes(f)
+	}
+	return b
+}
+
+func drain(p *dpio.MemPort) [][]byte {
+	var out [][]byte
+	b := dpio.NewBatch(8)
+	for {
+		n, _ := p.TryRead(b)
+		if n == 0 {
+			return out
+		}
+		for _, pk := range b[:n] {
+			out = append(out, append([]byte(nil), pk.Bytes()...))
+		}
+	}
+}
+
+func TestFlowOps(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	m := flow.MustParse("in_port(1),eth_type(0x0800),ipv4(frag=no)")
+	acts, _ := actions.Parse("2")
+	if _, err := r.d.PutFlow(m, acts, PutCreate); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.d.PutFlow(m, acts, PutCreate); !errors.Is(err, ErrExist) {
+		t.Fatalf("second create: %v, want ErrExist", err)
+	}
+	if _, err := r.d.PutFlow(flow.MustParse("in_port(2)"), acts, PutModify); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("modify of a missing flow: %v, want ErrNotExist", err)
+	}
+	drop, _ := actions.Parse("drop")
+	f, err := r.d.PutFlow(m, drop, PutModify)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Actions().String(); got != "drop" {
+		t.Errorf("modified actions = %s", got)
+	}
+	if g, err := r.d.GetFlow(m); err != nil || g != f {
+		t.Errorf("GetFlow = %v, %v", g, err)
+	}
+	if n := len(r.d.Flows()); n != 1 {
+		t.Errorf("%d flows, want 1", n)
+	}
+	if _, err := r.d.DelFlow(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.d.DelFlow(m); !errors.Is(err, ErrNotExist) {
+		t.Errorf("second delete: %v", err)
+	}
+	r.put(t, "in_port(1)", "2")
+	r.put(t, "in_port(2)", "1")
+	r.d.FlushFlows()
+	if st := r.d.Stats(); st.Flows != 0 || st.Masks != 0 {
+		t.Errorf("after flush: %+v", st)
+	}
+}
+
+func TestForwardAndStats(t *testing.T) {
+	r := newRig(t, Config{}, 3)
+	f := r.put(t, "in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=53)", "set(ipv4(ttl=63)),2")
+	tf := r.put(t, "in_port(1),eth_type(0x0800),ipv4(proto=6,frag=no)", "3")
+	udp := testpkt.UDP(testpkt.Frame{DstPort: 53})
+	syn := testpkt.TCP(testpkt.Frame{DstPort: 80, TCPFlags: "S"})
+	ack := testpkt.TCP(testpkt.Frame{DstPort: 80, TCPFlags: "A"})
+	other := testpkt.UDP(testpkt.Frame{DstPort: 54})
+	r.d.Process(1, batchOf(udp, syn, udp, ack, other))
+
+	got2 := drain(r.far[2])
+	if len(got2) != 2 {
+		t.Fatalf("port 2 got %d packets, want 2", len(got2))
+	}
+	if got2[0][14+8] != 63 {
+		t.Errorf("TTL = %d, want 63", got2[0][14+8])
+	}
+	if n := len(drain(r.far[3])); n != 2 {
+		t.Errorf("port 3 got %d packets, want 2", n)
+	}
+	st := f.Stats()
+	if st.Packets != 2 || st.Bytes != uint64(2*len(udp)) || st.Used.IsZero() {
+		t.Errorf("udp flow stats %+v", st)
+	}
+	if ts := tf.Stats(); ts.TCPFlags != 0x012 {
+		t.Errorf("tcp flags %#x, want 0x12", ts.TCPFlags)
+	}
+	ds := r.d.Stats()
+	if ds.Hit != 4 || ds.Missed != 1 || ds.Lost != 1 {
+		t.Errorf("datapath stats %+v", ds)
+	}
+	p1 := r.d.Port(1).Stats()
+	if p1.RxPackets != 5 {
+		t.Errorf("port 1 rx %d", p1.RxPackets)
+	}
+	if p2 := r.d.Port(2).Stats(); p2.TxPackets != 2 || p2.TxBytes != uint64(2*len(udp)) {
+		t.Errorf("port 2 stats %+v", p2)
+	}
+	dump := string(tf.AppendDump(nil, time.Now()))
+	if !strings.Contains(dump, ", packets:2, bytes:") || !strings.Contains(dump, ", flags:S., actions:3") {
+		t.Errorf("dump %q", dump)
+	}
+	if want := "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(proto=6,frag=no), packets:2, bytes:"; !strings.HasPrefix(dump, want) {
+		t.Errorf("dump %q\nwant prefix %q", dump, want)
+	}
+}
+
+func TestUpcallInstallsFlow(t *testing.T) {
+	var calls int
+	var r *rig
+	r = newRig(t, Config{Upcall: func(u *Upcall) {
+		calls++
+		if u.InPort != 1 || u.Key.EthType != flow.EthTypeIPv4 {
+			t.Errorf("upcall key %+v", u.Key)
+		}
+		m := flow.Match{Key: u.Key}
+		m.Mask.EthDst = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		m.Mask.InPort = ^uint32(0)
+		m.Key = m.Key.Masked(&m.Mask)
+		if _, err := u.Install(m, actions.List{actions.Output(2)}); err != nil {
+			t.Error(err)
+		}
+	}}, 2)
+	pkts := [][]byte{testpkt.UDP(testpkt.Frame{}), testpkt.UDP(testpkt.Frame{SrcPort: 7}), testpkt.UDP(testpkt.Frame{SrcPort: 8})}
+	r.d.Process(1, batchOf(pkts...))
+	if calls != 1 {
+		t.Errorf("%d upcalls, want 1", calls)
+	}
+	if n := len(drain(r.far[2])); n != 3 {
+		t.Errorf("port 2 got %d, want 3", n)
+	}
+	fl := r.d.Flows()
+	if len(fl) != 1 || fl[0].Stats().Packets != 2 {
+		t.Fatalf("flows %v", fl)
+	}
+	if st := r.d.Stats(); st.Hit != 2 || st.Missed != 1 || st.Lost != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestExecute(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	acts, _ := actions.Parse("set(eth(dst=00:00:00:00:00:99)),2")
+	frame := testpkt.UDP(testpkt.Frame{})
+	if err := r.d.Execute(1, frame, acts); err != nil {
+		t.Fatal(err)
+	}
+	got := drain(r.far[2])
+	if len(got) != 1 || got[0][5] != 0x99 {
+		t.Fatalf("got %x", got)
+	}
+	if frame[5] != 0x02 {
+		t.Error("Execute modified the caller's frame")
+	}
+}
+
+func TestPortOps(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	if _, err := r.d.AddPort(1, dpio.NewDiscard("x")); !errors.Is(err, ErrExist) {
+		t.Errorf("duplicate number: %v", err)
+	}
+	if _, err := r.d.AddPort(9, dpio.NewDiscard("p1")); !errors.Is(err, ErrExist) {
+		t.Errorf("duplicate name: %v", err)
+	}
+	if v := r.d.PortByName("p2"); v == nil || v.No() != 2 {
+		t.Errorf("PortByName(p2) = %v", v)
+	}
+	if err := r.d.DelPort(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.DelPort(2); !errors.Is(err, ErrNotExist) {
+		t.Errorf("second DelPort: %v", err)
+	}
+	if n := len(r.d.Ports()); n != 1 {
+		t.Errorf("%d ports", n)
+	}
+	// Output to the removed port is dropped, not a crash.
+	r.put(t, "in_port(1)", "2")
+	r.d.Process(1, batchOf(testpkt.UDP(testpkt.Frame{})))
+}
+
+// TestStartForwards runs the polling goroutines with flows changing under
+// traffic and checks that every packet sent is accounted for.
+func TestStartForwards(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	r.put(t, "in_port(1)", "2")
+	r.d.Start()
+	const total = 2000
+	frame := testpkt.UDP(testpkt.Frame{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p := batchOf(frame)
+		for i := 0; i < total; i++ {
+			for {
+				before := r.far[1].Stats().TxDropped
+				r.far[1].Write(p)
+				if r.far[1].Stats().TxDropped == before {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	// Churn an unrelated flow while traffic flows.
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m := flow.MustParse("in_port(2),eth_type(0x0806)")
+		a := actions.List{actions.Output(1)}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r.d.PutFlow(m, a, PutCreate)
+			r.d.DelFlow(m)
+		}
+	}()
+	received := 0
+	buf := dpio.NewBatch(32)
+	deadline := time.Now().Add(10 * time.Second)
+	dropped := func() int { return int(r.d.Port(2).Device().Stats().TxDropped) }
+	for received+dropped() < total && time.Now().Before(deadline) {
+		n, _ := r.far[2].TryRead(buf)
+		if n == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+		received += n
+	}
+	close(stop)
+	wg.Wait()
+	if received+dropped() != total {
+		t.Fatalf("received %d and dropped %d of %d", received, dropped(), total)
+	}
+	if err := r.d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := r.d.Stats()
+	if st.Hit != total || st.Missed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if _, err := r.far[1].Write(batchOf(frame)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write after Close: %v", err)
+	}
+}
