@@ -80,3 +80,9 @@ func TestDemoCaptures(t *testing.T) {
 		}
 	}
 }
+
+const testMS = time.Millisecond
+
+func testTime(d time.Duration) time.Time {
+	return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(d)
+}

@@ -123,7 +123,8 @@ func splitFlowLine(s string) (flowText, actText string, err error) {
 				head = strings.TrimSpace(head[j:])
 			}
 		}
-		// Drop the statistics: everything from the first ", name:" on.
+		// Drop the statistics: everything from the first ", name:" at
+		// the top level (flow attributes are "name(" and never "name:").
 		depth := 0
 		for j := 0; j < len(head); j++ {
 			switch head[j] {
@@ -132,7 +133,7 @@ func splitFlowLine(s string) (flowText, actText string, err error) {
 			case ')':
 				depth--
 			case ',':
-				if depth == 0 {
+				if depth == 0 && isStat(head[j+1:]) {
 					return strings.TrimSpace(head[:j]), actText, nil
 				}
 			}
@@ -154,6 +155,22 @@ func splitFlowLine(s string) (flowText, actText string, err error) {
 		}
 	}
 	return "", "", errors.New("want \"FLOW ACTIONS\"; found no actions")
+}
+
+// isStat reports whether s starts with " name:", a statistics field of a
+// dump-flows line.
+func isStat(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ':' {
+			return i > 0
+		}
+		if !(c >= 'a' && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return false
 }
 
 func readFlows(name string, r io.Reader) ([]flowLine, error) {
