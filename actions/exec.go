@@ -197,7 +197,7 @@ func Recalc16(csum, old, new uint16) uint16 {
 	s := uint32(^csum) + uint32(^old) + uint32(new)
 	s = s&0xffff + s>>16
 	s = s&0xffff + s>>16
-	return uint16(s)
+	return ^uint16(s)
 }
 
 // Recalc32 is Recalc16 for a 32-bit field.

@@ -51,8 +51,8 @@ func (f *Flow) Stats() FlowStats {
 	return s
 }
 
-func (f *Flow) hit(bytes int, tcpFlags uint16, now int64) {
-	f.packets.Add(1)
+func (f *Flow) hit(packets, bytes int, tcpFlags uint16, now int64) {
+	f.packets.Add(uint64(packets))
 	f.bytes.Add(uint64(bytes))
 	if f.used.Load() != now {
 		f.used.Store(now)
@@ -143,7 +143,13 @@ type table struct {
 // searched.
 func (t *table) lookup(k *flow.Key) (*Flow, int) {
 	t.mu.RLock()
-	defer t.mu.RUnlock()
+	f, n := t.lookupLocked(k)
+	t.mu.RUnlock()
+	return f, n
+}
+
+// lookupLocked is lookup for a caller that holds t.mu for reading.
+func (t *table) lookupLocked(k *flow.Key) (*Flow, int) {
 	for i, st := range t.subs {
 		mk := k.Masked(&st.mask)
 		if f, ok := st.flows[mk]; ok {

@@ -21,6 +21,7 @@ type Worker struct {
 	outs []outQueue
 	up   Upcall
 	tmp  *dpio.Packet
+	hits []*Flow // per packet of the batch: the flow it hit, or nil
 }
 
 type outQueue struct {
@@ -107,24 +108,64 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		v.rxPackets.Add(uint64(len(pkts)))
 		v.rxBytes.Add(bytes)
 	}
-	now := time.Now().UnixNano()
-	var hits, missed, searched uint64
+	if cap(w.hits) < len(pkts) {
+		w.hits = make([]*Flow, len(pkts))
+	}
+	hits := w.hits[:len(pkts)]
+
+	// Classify the whole batch under one read lock.
+	var nhit, missed, searched uint64
+	d.flows.mu.RLock()
 	for i, p := range pkts {
-		b := p.Bytes()
-		flow.ExtractLayout(b, inPort, &keys[i], &lays[i])
-		f, n := d.flows.lookup(&keys[i])
+		flow.ExtractLayout(p.Bytes(), inPort, &keys[i], &lays[i])
+		f, n := d.flows.lookupLocked(&keys[i])
+		hits[i] = f
+		if f != nil {
+			searched += uint64(n)
+		}
+	}
+	d.flows.mu.RUnlock()
+
+	// Execute in packet order; update each flow's counters once per run
+	// of consecutive packets that hit it.
+	now := time.Now().UnixNano()
+	var cur *Flow
+	var curPkts, curBytes int
+	var curFlags uint16
+	upcalled := false
+	for i, p := range pkts {
+		f := hits[i]
+		if f == nil && upcalled {
+			// An earlier upcall of this batch may have installed a flow
+			// covering this packet: far cheaper to find it than to miss.
+			var n int
+			if f, n = d.flows.lookup(&keys[i]); f != nil {
+				searched += uint64(n)
+			}
+		}
+		if f != cur {
+			if cur != nil {
+				cur.hit(curPkts, curBytes, curFlags, now)
+			}
+			cur, curPkts, curBytes, curFlags = f, 0, 0, 0
+		}
 		if f == nil {
 			missed++
-			w.miss(p, &keys[i], &lays[i])
+			upcalled = w.miss(p, &keys[i], &lays[i]) || upcalled
 			continue
 		}
-		hits++
-		searched += uint64(n)
-		f.hit(len(b), keys[i].TCPFlags, now)
+		nhit++
+		curPkts++
+		curBytes += p.Len()
+		curFlags |= keys[i].TCPFlags
 		w.exec.Execute(p, &keys[i], &lays[i], f.Actions(), w)
 	}
-	if hits > 0 {
-		d.hit.Add(hits)
+	if cur != nil {
+		cur.hit(curPkts, curBytes, curFlags, now)
+	}
+	clear(hits)
+	if nhit > 0 {
+		d.hit.Add(nhit)
 		d.maskHits.Add(searched)
 	}
 	if missed > 0 {
@@ -133,14 +174,17 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	w.flush()
 }
 
-func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) {
+// miss hands a packet that matched no flow to the slow path and reports
+// whether a handler saw it.
+func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 	if w.d.upcall == nil {
 		w.d.lost.Add(1)
-		return
+		return false
 	}
 	w.up = Upcall{w: w, InPort: k.InPort, Key: *k, Packet: p, lay: lay}
 	w.d.upcall(&w.up)
 	w.up = Upcall{}
+	return true
 }
 
 // Execute runs acts on a copy of frame as if it had arrived on port
