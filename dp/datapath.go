@@ -216,14 +216,15 @@ const (
 )
 
 // NormalizeMatch applies the datapath's rules to a match before it is
-// installed: the input port and the recirculation id are always matched
-// exactly and the key is masked.
-func NormalizeMatch(m flow.Match) flow.Match {
-	m.Mask.InPort = ^uint32(0)
+// installed, as OVS's userspace datapath does: the recirculation id is
+// always matched exactly. It fails if the input port is not matched
+// exactly. The key keeps its values as given (see flow.Match).
+func NormalizeMatch(m flow.Match) (flow.Match, error) {
+	if m.Mask.InPort != ^uint32(0) {
+		return m, fmt.Errorf("%w: in_port is not an exact match", ErrInvalid)
+	}
 	m.Mask.RecircID = ^uint32(0)
-	m.Mask.PacketType = ^uint32(0)
-	m.Key = m.Key.Masked(&m.Mask)
-	return m
+	return m, nil
 }
 
 // PutFlow installs or modifies a flow. With PutCreate and no existing flow
@@ -235,7 +236,10 @@ func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Fl
 	if err := acts.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m = NormalizeMatch(m)
+	m, err := NormalizeMatch(m)
+	if err != nil {
+		return nil, err
+	}
 	acts = append(actions.List(nil), acts...)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -263,7 +267,10 @@ func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Fl
 
 // GetFlow returns the flow with exactly this match (after normalization).
 func (d *Datapath) GetFlow(m flow.Match) (*Flow, error) {
-	m = NormalizeMatch(m)
+	m, err := NormalizeMatch(m)
+	if err != nil {
+		return nil, err
+	}
 	if f := d.flows.get(&m); f != nil {
 		return f, nil
 	}
@@ -273,7 +280,10 @@ func (d *Datapath) GetFlow(m flow.Match) (*Flow, error) {
 // DelFlow removes the flow with exactly this match and returns it with its
 // final counters.
 func (d *Datapath) DelFlow(m flow.Match) (*Flow, error) {
-	m = NormalizeMatch(m)
+	m, err := NormalizeMatch(m)
+	if err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if f := d.flows.remove(&m); f != nil {

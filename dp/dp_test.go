@@ -84,7 +84,7 @@ func TestFlowOps(t *testing.T) {
 	if _, err := r.d.PutFlow(m, acts, PutCreate); !errors.Is(err, ErrExist) {
 		t.Fatalf("second create: %v, want ErrExist", err)
 	}
-	if _, err := r.d.PutFlow(flow.MustParse("in_port(2)"), acts, PutModify); !errors.Is(err, ErrNotExist) {
+	if _, err := r.d.PutFlow(flow.MustParse("in_port(2),eth_type(0x1234)"), acts, PutModify); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("modify of a missing flow: %v, want ErrNotExist", err)
 	}
 	drop, _ := actions.Parse("drop")
@@ -107,8 +107,8 @@ func TestFlowOps(t *testing.T) {
 	if _, err := r.d.DelFlow(m); !errors.Is(err, ErrNotExist) {
 		t.Errorf("second delete: %v", err)
 	}
-	r.put(t, "in_port(1)", "2")
-	r.put(t, "in_port(2)", "1")
+	r.put(t, "in_port(1),eth_type(0x0800),ipv4(frag=no)", "2")
+	r.put(t, "in_port(2),eth_type(0x0800),ipv4(frag=no)", "1")
 	r.d.FlushFlows()
 	if st := r.d.Stats(); st.Flows != 0 || st.Masks != 0 {
 		t.Errorf("after flush: %+v", st)
@@ -118,7 +118,7 @@ func TestFlowOps(t *testing.T) {
 func TestForwardAndStats(t *testing.T) {
 	r := newRig(t, Config{}, 3)
 	f := r.put(t, "in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=53)", "set(ipv4(ttl=63)),2")
-	tf := r.put(t, "in_port(1),eth_type(0x0800),ipv4(proto=6,frag=no)", "3")
+	tf := r.put(t, "in_port(1),eth_type(0x0800),ipv4(proto=6,frag=no),tcp()", "3")
 	udp := testpkt.UDP(testpkt.Frame{DstPort: 53})
 	syn := testpkt.TCP(testpkt.Frame{DstPort: 80, TCPFlags: "S"})
 	ack := testpkt.TCP(testpkt.Frame{DstPort: 80, TCPFlags: "A"})
@@ -157,7 +157,7 @@ func TestForwardAndStats(t *testing.T) {
 	if !strings.Contains(dump, ", packets:2, bytes:") || !strings.Contains(dump, ", flags:S., actions:3") {
 		t.Errorf("dump %q", dump)
 	}
-	if want := "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(proto=6,frag=no), packets:2, bytes:"; !strings.HasPrefix(dump, want) {
+	if want := "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(proto=6,frag=no), packets:2, bytes:"; !strings.HasPrefix(dump, want) {
 		t.Errorf("dump %q\nwant prefix %q", dump, want)
 	}
 }
@@ -232,7 +232,7 @@ func TestPortOps(t *testing.T) {
 		t.Errorf("%d ports", n)
 	}
 	// Output to the removed port is dropped, not a crash.
-	r.put(t, "in_port(1)", "2")
+	r.put(t, "in_port(1),eth_type(0x0800),ipv4(frag=no)", "2")
 	r.d.Process(1, batchOf(testpkt.UDP(testpkt.Frame{})))
 }
 
@@ -240,7 +240,7 @@ func TestPortOps(t *testing.T) {
 // traffic and checks that every packet sent is accounted for.
 func TestStartForwards(t *testing.T) {
 	r := newRig(t, Config{}, 2)
-	r.put(t, "in_port(1)", "2")
+	r.put(t, "in_port(1),eth_type(0x0800),ipv4(frag=no)", "2")
 	r.d.Start()
 	const total = 2000
 	frame := testpkt.UDP(testpkt.Frame{})
@@ -265,7 +265,7 @@ func TestStartForwards(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		m := flow.MustParse("in_port(2),eth_type(0x0806)")
+		m := flow.MustParse("in_port(2),eth_type(0x0806),arp()")
 		a := actions.List{actions.Output(1)}
 		for {
 			select {

@@ -40,5 +40,5 @@ func Example() {
 	}
 	// Output:
 	// received 1 packet, ttl 63
-	// recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no) set(ipv4(ttl=63)),2
+	// recirc_id(0),in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no) set(ipv4(ttl=63)),2
 }

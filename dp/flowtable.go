@@ -160,13 +160,14 @@ func (t *table) lookupLocked(k *flow.Key) (*Flow, int) {
 	return nil, len(t.subs)
 }
 
-// get returns the flow with exactly this masked key and mask.
+// get returns the flow with exactly this key and mask.
 func (t *table) get(m *flow.Match) *Flow {
+	k := m.Key.Masked(&m.Mask)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, st := range t.subs {
 		if st.mask == m.Mask {
-			return st.flows[m.Key]
+			return st.flows[k]
 		}
 	}
 	return nil
@@ -178,31 +179,33 @@ func (t *table) insert(f *Flow) {
 	defer t.mu.Unlock()
 	t.seq++
 	f.seq = t.seq
+	k := f.match.Key.Masked(&f.match.Mask)
 	for _, st := range t.subs {
 		if st.mask == f.match.Mask {
-			st.flows[f.match.Key] = f
+			st.flows[k] = f
 			t.count++
 			return
 		}
 	}
-	st := &subtable{mask: f.match.Mask, flows: map[flow.Key]*Flow{f.match.Key: f}}
+	st := &subtable{mask: f.match.Mask, flows: map[flow.Key]*Flow{k: f}}
 	t.subs = append(t.subs, st)
 	t.count++
 }
 
 // remove deletes the flow with this match, returning it.
 func (t *table) remove(m *flow.Match) *Flow {
+	k := m.Key.Masked(&m.Mask)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, st := range t.subs {
 		if st.mask != m.Mask {
 			continue
 		}
-		f, ok := st.flows[m.Key]
+		f, ok := st.flows[k]
 		if !ok {
 			return nil
 		}
-		delete(st.flows, m.Key)
+		delete(st.flows, k)
 		t.count--
 		if len(st.flows) == 0 {
 			t.subs = append(t.subs[:i:i], t.subs[i+1:]...)

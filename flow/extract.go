@@ -43,9 +43,9 @@ func ExtractLayout(b []byte, inPort uint32, k *Key, l *Layout) {
 			break
 		}
 		if len(b) < 6 {
-			// A TPID with no room for its TCI: OVS leaves the frame
-			// without a usable EtherType.
-			return
+			// A TPID with no room for its TCI (and the EtherType after
+			// it): OVS stops, and the TPID is taken as the EtherType.
+			break
 		}
 		k.VlanTPID[n] = t
 		k.VlanTCI[n] = be.Uint16(b[2:]) | VLANCFI
@@ -135,7 +135,7 @@ func extractL4(b []byte, k *Key) {
 			k.TpDst = uint16(b[1])
 		}
 	case IPProtoICMPv6:
-		if len(b) >= 4 {
+		if len(b) >= 8 {
 			k.TpSrc = uint16(b[0])
 			k.TpDst = uint16(b[1])
 			extractND(b, k)

@@ -40,7 +40,16 @@ func AppendFormat(dst []byte, key, mask *Key) []byte {
 		f.be16x("id", uint16(k.PacketType), uint16(m.PacketType))
 		f.end()
 	}
-	if m.EthSrc != ([6]byte{}) || m.EthDst != ([6]byte{}) {
+	if k.PacketType != 0 {
+		// Not Ethernet: no layer 2 attributes, the EtherType is the
+		// packet type's.
+		f.ethType(k.EthType, m.EthType)
+		f.l3l4(k, m)
+		return f.b
+	}
+	// An Ethernet packet type that is not matched explicitly is implied by
+	// the eth() attribute, which then prints even when empty.
+	if m.EthSrc != ([6]byte{}) || m.EthDst != ([6]byte{}) || m.PacketType == 0 {
 		f.whole("eth", k, m)
 	}
 	f.vlanAndBelow(k, m, 0)
@@ -187,7 +196,12 @@ func (f *formatter) whole(name string, k, m *Key) bool {
 	case "arp":
 		f.ipv4("sip", k.NwSrc, m.NwSrc)
 		f.ipv4("tip", k.NwDst, m.NwDst)
-		f.be16("op", uint16(k.NwProto), uint16(m.NwProto))
+		// The opcode is 16 bits on the wire but matched through 8.
+		opMask := uint16(m.NwProto)
+		if opMask == 0xff {
+			opMask = 0xffff
+		}
+		f.be16("op", uint16(k.NwProto), opMask)
 		f.mac("sha", k.ArpSHA, m.ArpSHA)
 		f.mac("tha", k.ArpTHA, m.ArpTHA)
 	case "nd":

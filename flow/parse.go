@@ -7,8 +7,12 @@ import (
 	"strings"
 )
 
-// Match is a flow key together with its mask. Key is kept masked: every bit
-// clear in Mask is clear in Key.
+// Match is a flow key together with its mask. Only the bits set in Mask
+// take part in matching; Key keeps the values as they were written, as
+// OVS's userspace datapath does, so that a flow prints back as it was
+// given (udp(src=1000/0xff00) stays 1000, not 768). Key.PacketType also
+// decides which attributes print: a key written without eth() has the
+// non-Ethernet packet type 1<<16|eth_type, as in OVS.
 type Match struct {
 	Key  Key
 	Mask Key
@@ -60,7 +64,6 @@ func Parse(s string) (Match, error) {
 	if err := p.check(&m); err != nil {
 		return Match{}, err
 	}
-	m.Key = m.Key.Masked(&m.Mask)
 	return m, nil
 }
 
@@ -517,72 +520,127 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 	return p.errAt(start, "unknown or unsupported attribute %s", name)
 }
 
-// check applies the dependencies between attributes and moves the
-// eth_type of each level into the key.
+// check moves the eth_type of each level into the key and applies the
+// rules by which OVS converts a key to a datapath flow
+// (odp_flow_key_to_flow): eth_type must be given; every layer that the
+// key's values imply must be present (eth_type(0x0800) needs ipv4(),
+// ipv4(proto=17) needs udp(), a VLAN TPID needs vlan() and encap(), and so
+// on); and no attribute may appear that the values do not imply (udp()
+// needs proto=17 matched exactly). An unspecified value counts as zero, so
+// ipv4(proto=6) needs tcp() even though frag is wildcarded.
 func (p *parser) check(m *Match) error {
 	k, mk := &m.Key, &m.Mask
-	level := 0
-	for level < MaxVLANs && p.hasVLAN[level] {
-		t := p.ethType[level]
-		if p.ethMask[level] != 0xffff || (t != EthTypeVLAN && t != EthTypeQinQ) {
-			return p.errAt(p.seen[level]["vlan"], "vlan() needs eth_type(0x8100) or eth_type(0x88a8) before it")
-		}
-		k.VlanTPID[level], mk.VlanTPID[level] = t, 0xffff
-		if _, ok := p.seen[level]["encap"]; !ok {
-			// A VLAN tag with nothing said about its contents.
-			break
-		}
-		level++
+	_, hasEth := p.seen[0]["eth"]
+	if _, ok := p.seen[0]["eth_type"]; !ok {
+		return p.errAt(len(p.s), "eth_type() is required (a key without it matches no Ethernet II frame)")
 	}
-	if level < MaxVLANs && p.hasVLAN[level] {
-		// vlan() without encap(): nothing below it is matched.
+	if !hasEth {
+		// OVS keeps a key without eth() as the non-Ethernet packet type
+		// (ns=1, id=eth_type). With packet_type() wildcarded (the usual
+		// case) the flow still matches Ethernet frames but prints without
+		// its layer 2 attributes; with packet_type() given it matches
+		// only packets of that non-Ethernet type.
+		k.PacketType = 1<<16 | uint32(p.ethType[0])
+	}
+	level := 0
+	for {
+		seen := p.seen[level]
+		has := func(n string) bool { _, ok := seen[n]; return ok }
+		missing := func(n, why string) error {
+			return p.errAt(len(p.s), "%s() is required by %s", n, why)
+		}
+		extra := func(n, why string) error {
+			return p.errAt(seen[n], "%s() %s", n, why)
+		}
+		t, tm := p.ethType[level], p.ethMask[level]
+		if (t == EthTypeVLAN || t == EthTypeQinQ) && tm == 0xffff && level < MaxVLANs {
+			if !has("vlan") {
+				return missing("vlan", fmt.Sprintf("eth_type(%#04x)", t))
+			}
+			k.VlanTPID[level], mk.VlanTPID[level] = t, 0xffff
+			if k.VlanTCI[level]&VLANCFI == 0 {
+				// tci 0: a truncated tag; nothing may follow.
+				if has("encap") && len(p.seen[level+1]) > 0 {
+					return extra("encap", "must be empty for a VLAN tag with cfi=0")
+				}
+				return nil
+			}
+			if !has("encap") {
+				return missing("encap", "vlan()")
+			}
+			level++
+			continue
+		}
+		if has("vlan") {
+			return extra("vlan", "needs eth_type(0x8100) or eth_type(0x88a8) before it")
+		}
+		if has("encap") {
+			return extra("encap", "needs a VLAN eth_type and vlan() before it")
+		}
+		k.EthType, mk.EthType = t, tm
+		if level > 0 && !has("eth_type") {
+			return missing("eth_type", "encap()")
+		}
+		exact := tm == 0xffff
+		l3 := map[uint16]string{EthTypeIPv4: "ipv4", EthTypeIPv6: "ipv6", EthTypeARP: "arp", EthTypeRARP: "arp"}
+		for _, n := range []string{"ipv4", "ipv6", "arp"} {
+			if has(n) && (!exact || l3[t] != n) {
+				return extra(n, "does not fit eth_type; it needs "+map[string]string{
+					"ipv4": "eth_type(0x0800)", "ipv6": "eth_type(0x86dd)", "arp": "eth_type(0x0806) or eth_type(0x8035)"}[n])
+			}
+		}
+		want := ""
+		if exact {
+			want = l3[t]
+		}
+		if want != "" && !has(want) {
+			return missing(want, fmt.Sprintf("eth_type(%#04x)", t))
+		}
+		// Layer 4: implied by an IP protocol unless the key is a later
+		// fragment.
+		l4 := ""
+		if (want == "ipv4" || want == "ipv6") && k.NwFrag&FragLater == 0 {
+			switch k.NwProto {
+			case IPProtoTCP:
+				l4 = "tcp"
+			case IPProtoUDP:
+				l4 = "udp"
+			case IPProtoSCTP:
+				l4 = "sctp"
+			case IPProtoICMP:
+				if want == "ipv4" {
+					l4 = "icmp"
+				}
+			case IPProtoICMPv6:
+				if want == "ipv6" {
+					l4 = "icmpv6"
+				}
+			}
+			if l4 != "" && mk.NwProto != 0xff {
+				l4 = ""
+			}
+		}
+		for _, n := range []string{"tcp", "udp", "sctp", "icmp", "icmpv6"} {
+			if has(n) && n != l4 {
+				return extra(n, "does not fit the key: it needs the matching ipv4() or ipv6() proto, matched exactly")
+			}
+		}
+		if l4 != "" && !has(l4) {
+			return missing(l4, fmt.Sprintf("proto=%d", k.NwProto))
+		}
+		if has("tcp_flags") && l4 != "tcp" {
+			return extra("tcp_flags", "needs tcp()")
+		}
+		nd := l4 == "icmpv6" && k.TpDst == 0 && (k.TpSrc == 135 || k.TpSrc == 136) &&
+			mk.TpSrc&0xff == 0xff && mk.TpDst&0xff == 0xff
+		if has("nd") && !nd {
+			return extra("nd", "needs icmpv6(type=135 or 136,code=0)")
+		}
+		if nd && !has("nd") {
+			return missing("nd", fmt.Sprintf("icmpv6(type=%d,code=0)", k.TpSrc))
+		}
 		return nil
 	}
-	k.EthType, mk.EthType = p.ethType[level], p.ethMask[level]
-	seen := p.seen[level]
-	has := func(n string) (int, bool) { off, ok := seen[n]; return off, ok }
-	exactType := func(t uint16) bool { return mk.EthType == 0xffff && k.EthType == t }
-	for _, c := range []struct {
-		attr string
-		ok   bool
-		need string
-	}{
-		{"ipv4", exactType(EthTypeIPv4), "eth_type(0x0800)"},
-		{"ipv6", exactType(EthTypeIPv6), "eth_type(0x86dd)"},
-		{"arp", exactType(EthTypeARP) || exactType(EthTypeRARP), "eth_type(0x0806) or eth_type(0x8035)"},
-	} {
-		if off, ok := has(c.attr); ok && !c.ok {
-			return p.errAt(off, "%s() needs %s", c.attr, c.need)
-		}
-	}
-	_, v4 := has("ipv4")
-	_, v6 := has("ipv6")
-	proto := func(n uint8) bool {
-		return (v4 || v6) && mk.NwProto == 0xff && k.NwProto == n && !(k.NwFrag&FragLater != 0 && mk.NwFrag&FragLater != 0)
-	}
-	for _, c := range []struct {
-		attr string
-		ok   bool
-		need string
-	}{
-		{"tcp", proto(IPProtoTCP), "ipv4() or ipv6() with proto=6"},
-		{"tcp_flags", proto(IPProtoTCP), "ipv4() or ipv6() with proto=6"},
-		{"udp", proto(IPProtoUDP), "ipv4() or ipv6() with proto=17"},
-		{"sctp", proto(IPProtoSCTP), "ipv4() or ipv6() with proto=132"},
-		{"icmp", v4 && proto(IPProtoICMP), "ipv4() with proto=1"},
-		{"icmpv6", v6 && proto(IPProtoICMPv6), "ipv6() with proto=58"},
-	} {
-		if off, ok := has(c.attr); ok && !c.ok {
-			return p.errAt(off, "%s() needs %s", c.attr, c.need)
-		}
-	}
-	if off, ok := has("nd"); ok {
-		_, icmp := has("icmpv6")
-		if !icmp || mk.TpSrc&0xff != 0xff || (k.TpSrc != 135 && k.TpSrc != 136) || mk.TpDst&0xff != 0xff || k.TpDst != 0 {
-			return p.errAt(off, "nd() needs icmpv6(type=135 or 136,code=0)")
-		}
-	}
-	return nil
 }
 
 // parseTCPFlags parses "syn|ack", "+syn-ack", or a number with optional

@@ -116,16 +116,20 @@ func (p *MemPort) Read(pkts []*Packet) (int, error) {
 		return 0, nil
 	}
 	p.mu.Lock()
-	for p.count == 0 && !p.closed {
-		p.cond.Wait()
+	defer p.mu.Unlock()
+	for {
+		for p.count == 0 && !p.closed {
+			p.cond.Wait()
+		}
+		if p.closed {
+			return 0, net.ErrClosed
+		}
+		// Frames too large for the buffers are dropped (RxErrors);
+		// keep waiting until one is delivered.
+		if n := p.dequeue(pkts); n > 0 {
+			return n, nil
+		}
 	}
-	if p.closed {
-		p.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	n := p.dequeue(pkts)
-	p.mu.Unlock()
-	return n, nil
 }
 
 // TryRead is Read without blocking: it returns 0 frames when none wait.

@@ -37,6 +37,16 @@ func demoInputs() map[uint32][][]byte {
 
 func writeCapture(t *testing.T, frames [][]byte, start time.Time, step time.Duration) []byte {
 	t.Helper()
+	stamps := make([]time.Time, len(frames))
+	for i := range stamps {
+		stamps[i] = start.Add(time.Duration(i) * step)
+	}
+	return writeCaptureAt(t, frames, stamps)
+}
+
+// writeCaptureAt returns a pcap of frames with the given timestamps.
+func writeCaptureAt(t *testing.T, frames [][]byte, stamps []time.Time) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	w, err := pcapfile.NewWriter(&buf, pcapfile.WriterOptions{})
 	if err != nil {
@@ -45,7 +55,7 @@ func writeCapture(t *testing.T, frames [][]byte, start time.Time, step time.Dura
 	for i, f := range frames {
 		p := dpio.NewPacket(0, len(f))
 		p.SetBytes(f)
-		p.Timestamp = start.Add(time.Duration(i) * step).UnixNano()
+		p.Timestamp = stamps[i].UnixNano()
 		if _, err := w.Write([]*dpio.Packet{p}); err != nil {
 			t.Fatal(err)
 		}

@@ -106,6 +106,8 @@ type config struct {
 
 // flowLine is a parsed line of the flow file.
 type flowLine struct {
+	file  string
+	text  string
 	line  int
 	match flow.Match
 	acts  actions.List
@@ -154,6 +156,9 @@ func splitFlowLine(s string) (flowText, actText string, err error) {
 			}
 		}
 	}
+	if depth != 0 {
+		return "", "", errors.New("unbalanced parentheses in the flow")
+	}
 	return "", "", errors.New("want \"FLOW ACTIONS\"; found no actions")
 }
 
@@ -199,7 +204,7 @@ func readFlows(name string, r io.Reader) ([]flowLine, error) {
 		if err != nil {
 			return nil, fail(err)
 		}
-		out = append(out, flowLine{line: n, match: m, acts: acts})
+		out = append(out, flowLine{file: name, text: text, line: n, match: m, acts: acts})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -290,7 +295,7 @@ func execute(lines []flowLine, in, out portFiles,
 	}
 	for _, l := range lines {
 		if _, err := d.PutFlow(l.match, l.acts, dp.PutCreate); err != nil {
-			return nil, fmt.Errorf("line %d: %v", l.line, describePutError(err))
+			return nil, fmt.Errorf("%s:%d: %v: %s", l.file, l.line, describePutError(err), l.text)
 		}
 	}
 

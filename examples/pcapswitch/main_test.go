@@ -65,17 +65,19 @@ func TestFlowsOnly(t *testing.T) {
 	f := writeFile(t, dir, "flows", `# comment
 in_port(1),eth_type(0x0800),ipv4(frag=no) 2
 
-recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth_type(0x0806), packets:7, bytes:420, used:1.234s, actions:1,3
-ufid:0b4e6b26-0000-0000-0000-000000000000 in_port(3), packets:0, bytes:0, used:never, actions:drop
+recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth_type(0x0806),arp(op=1/0xff), packets:7, bytes:420, used:1.234s, actions:1,3
+ufid:0b4e6b26-0000-0000-0000-000000000000, recirc_id(0),in_port(3),eth(),eth_type(0x1234), packets:0, bytes:0, used:never, actions:drop
 `)
 	code, out, errOut := runCmd("-flows", f)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	want := []string{
-		"recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2",
-		"recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth_type(0x0806), packets:0, bytes:0, used:never, actions:1,3",
-		"recirc_id(0),in_port(3),packet_type(ns=0,id=0), packets:0, bytes:0, used:never, actions:drop",
+		"recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:2",
+		// As OVS does, a key given without eth() gets the non-Ethernet
+		// packet type of its eth_type, even if it said packet_type(ns=0,id=0).
+		"recirc_id(0),in_port(2),packet_type(ns=1,id=0x806),eth_type(0x0806),arp(op=1), packets:0, bytes:0, used:never, actions:1,3",
+		"recirc_id(0),in_port(3),eth(),eth_type(0x1234), packets:0, bytes:0, used:never, actions:drop",
 	}
 	lines := strings.Split(out, "\n")
 	for i, w := range want {
@@ -96,13 +98,17 @@ ufid:0b4e6b26-0000-0000-0000-000000000000 in_port(3), packets:0, bytes:0, used:n
 
 func TestBadFlowLine(t *testing.T) {
 	dir := t.TempDir()
+	const ok = "in_port(1),eth_type(0x0800),ipv4(frag=no) 2"
 	for _, c := range []struct{ body, want string }{
-		{"in_port(1) 2\nin_port(1),eth_type(0x0800),ipv4(bogus=1) 2\n", ":2: "},
-		{"in_port(1) 2\n\n# x\nin_port(1),eth_type(0x0800),ipv4(frag=no) frobnicate\n", ":4: "},
-		{"in_port(1)\n", ":1: "},
-		{"in_port(1),udp(dst=53) 2\n", ":1: "},
-		{"in_port(1) 2\nin_port(1) 3\n", "line 2: flow already exists"},
-		{"in_port(1) push_vlan(vid=10,pcp=0),2\n", ":1: "},
+		{ok + "\nin_port(1),eth_type(0x0800),ipv4(bogus=1) 2\n", ":2: "},
+		{ok + "\n\n# x\nin_port(1),eth_type(0x0800),ipv4(frag=no) frobnicate\n", ":4: "},
+		{"in_port(1),eth_type(0x1234)\n", ":1: "},
+		{"in_port(1),eth_type(0x0800),ipv4(frag=no),udp(dst=53) 2\n", ":1: "},
+		{"in_port(1),eth_type(0x0800) 2\n", ":1: "},
+		{"in_port(1) 2\n", ":1: "},
+		{"eth_type(0x0800),ipv4(frag=no) 2\n", ":1: dp: invalid argument: in_port is not an exact match"},
+		{ok + "\n" + ok + "\n", ":2: flow already exists"},
+		{"in_port(1),eth_type(0x1234) push_vlan(vid=10,pcp=0),2\n", ":1: "},
 	} {
 		f := writeFile(t, dir, "flows", c.body)
 		code, out, errOut := runCmd("-flows", f)
@@ -124,7 +130,7 @@ func TestBadFlowLine(t *testing.T) {
 
 func TestReplayOrderAndOutputs(t *testing.T) {
 	dir := t.TempDir()
-	flows := writeFile(t, dir, "flows", "in_port(1) 3\nin_port(2) 3\n")
+	flows := writeFile(t, dir, "flows", "in_port(1),eth_type(0x0800),ipv4(frag=no) 3\nin_port(2),eth_type(0x0800),ipv4(frag=no) 3\n")
 	var a, b [][]byte
 	for i := 0; i < 5; i++ {
 		a = append(a, testpkt.UDP(testpkt.Frame{SrcPort: uint16(100 + i)}))
@@ -156,7 +162,7 @@ func TestReplayOrderAndOutputs(t *testing.T) {
 
 func TestBadCapture(t *testing.T) {
 	dir := t.TempDir()
-	flows := writeFile(t, dir, "flows", "in_port(1) 2\n")
+	flows := writeFile(t, dir, "flows", "in_port(1),eth_type(0x0800),ipv4(frag=no) 2\n")
 	bad := writeFile(t, dir, "bad.pcap", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00garbage")
 	code, _, errOut := runCmd("-flows", flows, "-in", "1="+bad)
 	if code == 0 || !strings.Contains(errOut, "bad.pcap") || !strings.Contains(errOut, "offset") {

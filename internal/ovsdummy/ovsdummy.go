@@ -76,11 +76,14 @@ const MaxPorts = 99
 // silently discards packets beyond it. Inject never exceeds it.
 const RxQueueLimit = 100
 
-// Timeouts bound every step: StartTimeout the whole of Start, CallTimeout one
-// unixctl command, and DefaultWaitTimeout the waits of TxPackets and Reset.
+// Timeouts; every step of the package is bounded by one of them.
 const (
-	StartTimeout       = 20 * time.Second
-	CallTimeout        = 10 * time.Second
+	// StartTimeout bounds Start.
+	StartTimeout = 20 * time.Second
+	// CallTimeout bounds one unixctl command.
+	CallTimeout = 10 * time.Second
+	// DefaultWaitTimeout bounds the waits inside InjectMany, TxPackets
+	// and Reset.
 	DefaultWaitTimeout = 10 * time.Second
 )
 
@@ -279,7 +282,10 @@ func (o *OVS) run(deadline time.Time, prog string, args ...string) ([]byte, erro
 
 // daemon starts a long-running OVS program in the foreground (no --detach,
 // so it stays our child and can be waited for) in its own process group,
-// killed by the kernel should the test binary die first.
+// killed by the kernel should the test binary die first (e.g. on a go test
+// timeout, when no cleanup runs). Pdeathsig fires when the forking OS thread
+// exits; the Go runtime keeps its threads unless a goroutine exits while
+// locked to one, which nothing here does.
 func (o *OVS) daemon(prog string, args ...string) (*exec.Cmd, chan struct{}, error) {
 	stderr, err := os.Create(o.path(prog + ".stderr"))
 	if err != nil {
@@ -520,9 +526,15 @@ type Stats struct {
 
 // PortStats is one port of "dpctl/show -s".
 type PortStats struct {
-	Name, Type           string
+	// Name is the port name, e.g. "p1".
+	Name string
+	// Type is the netdev type without its configuration, e.g. "dummy".
+	Type string
+	// RxPackets and TxPackets are the "RX packets:" and "TX packets:"
+	// counters.
 	RxPackets, TxPackets uint64
-	RxBytes, TxBytes     uint64
+	// RxBytes and TxBytes are the "RX bytes:" and "TX bytes:" counters.
+	RxBytes, TxBytes uint64
 }
 
 // Stats runs and parses "dpctl/show -s".

@@ -396,7 +396,8 @@ func (r *Reader) Info() dpio.PortInfo {
 func (r *Reader) Stats() dpio.PortStats { return r.stats.Snapshot() }
 
 // Close implements dpio.Port: it closes the file, and later calls return
-// net.ErrClosed. Closing twice is harmless.
+// net.ErrClosed. A Read already copying records finishes its batch first.
+// Closing twice is harmless.
 func (r *Reader) Close() error {
 	r.closed.Store(true)
 	r.mu.Lock()

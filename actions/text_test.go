@@ -1,0 +1,261 @@
+package actions_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
+)
+
+func TestParseString(t *testing.T) {
+	ff := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	tests := []struct {
+		in   string
+		want actions.List // nil: only check the text
+		text string       // String of the parsed list
+	}{
+		{in: "2", want: actions.List{actions.Output(2)}, text: "2"},
+		{in: "2,3", want: actions.List{actions.Output(2), actions.Output(3)}, text: "2,3"},
+		{in: "2 3", want: actions.List{actions.Output(2), actions.Output(3)}, text: "2,3"},
+		{in: " 2 ,\t3\n", want: actions.List{actions.Output(2), actions.Output(3)}, text: "2,3"},
+		{in: "0", want: actions.List{actions.Output(0)}, text: "0"},
+		{in: "4294967295", want: actions.List{actions.Output(4294967295)}, text: "4294967295"},
+		{in: "0x10", want: actions.List{actions.Output(16)}, text: "16"},
+		{in: "drop", want: actions.List{{Type: actions.TypeDrop}}, text: "drop"},
+		{in: " drop ", want: actions.List{{Type: actions.TypeDrop}}, text: "drop"},
+		{in: "", text: "drop"},
+		{in: " , ", text: "drop"},
+		{
+			in: "set(ipv4(ttl=63)),2",
+			want: actions.List{
+				{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Key: flow.Key{NwTTL: 63}, Mask: flow.Key{NwTTL: 0xff}},
+				actions.Output(2),
+			},
+			text: "set(ipv4(ttl=63)),2",
+		},
+		{
+			in: "set(ipv4(src=10.1.2.3,dst=10.4.5.6,proto=17,tos=0x10,ttl=9,frag=no))",
+			want: actions.List{{
+				Type: actions.TypeSet, Attr: actions.AttrIPv4,
+				Key: flow.Key{NwSrc: [4]byte{10, 1, 2, 3}, NwDst: [4]byte{10, 4, 5, 6}, NwProto: 17, NwTos: 0x10, NwTTL: 9},
+				Mask: flow.Key{NwSrc: [4]byte{0xff, 0xff, 0xff, 0xff}, NwDst: [4]byte{0xff, 0xff, 0xff, 0xff},
+					NwProto: 0xff, NwTos: 0xff, NwTTL: 0xff, NwFrag: flow.FragMask},
+			}},
+			text: "set(ipv4(src=10.1.2.3,dst=10.4.5.6,proto=17,tos=0x10,ttl=9,frag=no))",
+		},
+		{
+			// Field order and zero values: an unmasked set prints every
+			// field, zeros included.
+			in:   "set(ipv4(frag=no,ttl=0,tos=0,proto=0,dst=0.0.0.0,src=0.0.0.0))",
+			text: "set(ipv4(src=0.0.0.0,dst=0.0.0.0,proto=0,tos=0,ttl=0,frag=no))",
+		},
+		{
+			in: "set(eth(src=00:11:22:33:44:55,dst=66:77:88:99:aa:bb))",
+			want: actions.List{{
+				Type: actions.TypeSet, Attr: actions.AttrEthernet,
+				Key:  flow.Key{EthSrc: [6]byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}, EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}},
+				Mask: flow.Key{EthSrc: ff, EthDst: ff},
+			}},
+			text: "set(eth(src=00:11:22:33:44:55,dst=66:77:88:99:aa:bb))",
+		},
+		{
+			in: "set(eth(dst=66:77:88:99:aa:bb))",
+			want: actions.List{{
+				Type: actions.TypeSetMasked, Attr: actions.AttrEthernet,
+				Key:  flow.Key{EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}},
+				Mask: flow.Key{EthDst: ff},
+			}},
+			text: "set(eth(dst=66:77:88:99:aa:bb))",
+		},
+		{
+			in: "set(tcp(dst=8080))",
+			want: actions.List{{
+				Type: actions.TypeSetMasked, Attr: actions.AttrTCP,
+				Key: flow.Key{TpDst: 8080}, Mask: flow.Key{TpDst: 0xffff},
+			}},
+			text: "set(tcp(dst=8080))",
+		},
+		{
+			in: "set(tcp(src=1,dst=2))",
+			want: actions.List{{
+				Type: actions.TypeSet, Attr: actions.AttrTCP,
+				Key: flow.Key{TpSrc: 1, TpDst: 2}, Mask: flow.Key{TpSrc: 0xffff, TpDst: 0xffff},
+			}},
+			text: "set(tcp(src=1,dst=2))",
+		},
+		{
+			// The key is stored masked, and a partial mask prints as
+			// value/mask.
+			in: "set(udp(src=0x1234/0xff00))",
+			want: actions.List{{
+				Type: actions.TypeSetMasked, Attr: actions.AttrUDP,
+				Key: flow.Key{TpSrc: 0x1200}, Mask: flow.Key{TpSrc: 0xff00},
+			}},
+			text: "set(udp(src=4608/0xff00))",
+		},
+		{in: "set(udp(src=1/0xff00))", text: "set(udp(src=0/0xff00))"},
+		{in: "set(ipv4(src=1.2.3.4/255.255.255.0))", text: "set(ipv4(src=1.2.3.0/255.255.255.0))"},
+		{in: "set(ipv4(tos=0xfc/0xfc))", text: "set(ipv4(tos=0xfc/0xfc))"},
+		{in: "set(ipv4(ttl=63/0xff))", text: "set(ipv4(ttl=63))"},
+		{in: "set(eth(src=00:00:00:00:00:01/ff:ff:ff:ff:ff:00))", text: "set(eth(src=00:00:00:00:00:00/ff:ff:ff:ff:ff:00))"},
+		{in: "set( ipv4( ttl=63 ) ) 2", text: "set(ipv4(ttl=63)),2"},
+		{in: "set(ipv4(ttl=63)) set(udp(dst=53)) 5", text: "set(ipv4(ttl=63)),set(udp(dst=53)),5"},
+		{in: "1,set(eth(src=00:00:00:00:00:01)),2,set(tcp(src=80)),3", text: "1,set(eth(src=00:00:00:00:00:01)),2,set(tcp(src=80)),3"},
+	}
+	for _, tt := range tests {
+		l, err := actions.Parse(tt.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.in, err)
+			continue
+		}
+		if err := l.Validate(); err != nil {
+			t.Errorf("Parse(%q) gave a list that does not validate: %v", tt.in, err)
+		}
+		if tt.want != nil && !reflect.DeepEqual(l, tt.want) {
+			t.Errorf("Parse(%q) = %#v, want %#v", tt.in, l, tt.want)
+		}
+		if got := l.String(); got != tt.text {
+			t.Errorf("Parse(%q).String() = %q, want %q", tt.in, got, tt.text)
+		}
+		if got := string(l.Append([]byte("x:"))); got != "x:"+tt.text {
+			t.Errorf("Append = %q, want %q", got, "x:"+tt.text)
+		}
+		// The text must reparse to the same list.
+		l2, err := actions.Parse(tt.text)
+		if err != nil {
+			t.Errorf("reparse of %q: %v", tt.text, err)
+			continue
+		}
+		if !reflect.DeepEqual(canon(l2), canon(l)) {
+			t.Errorf("reparse of %q = %#v, want %#v", tt.text, l2, l)
+		}
+	}
+}
+
+// canon maps the two spellings of the drop list (empty and a lone drop
+// action) to one.
+func canon(l actions.List) actions.List {
+	if len(l) == 1 && l[0].Type == actions.TypeDrop {
+		return nil
+	}
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		in     string
+		syntax bool   // the error is a *flow.SyntaxError
+		offset int    // its offset, if >= 0
+		msg    string // substring of the error text
+	}{
+		{"foo", true, 0, "unknown or unsupported action"},
+		{"2,foo", true, 2, `"foo"`},
+		{"output(2)", true, 0, "output"},
+		{"push_vlan(vid=1)", true, 0, "push_vlan"},
+		{"set(arp(sip=1.2.3.4))", true, 4, "set of arp is not supported"},
+		{"set(ipv6(hlimit=1))", true, 4, "set of ipv6"},
+		{"set(ipv4(ttl=63)", true, -1, ")"},
+		{"set(ipv4(ttl=63)x", true, -1, ")"},
+		{"set(ipv4(ttl=63", true, -1, ""},
+		{"set(ipv4 ttl=63))", true, -1, ""},
+		{"set(ipv4(ttl=256))", true, -1, "ttl"},
+		{"set(ipv4(bogus=1))", true, -1, "unknown field"},
+		{"set(ipv4(ttl=1,ttl=2))", true, -1, "twice"},
+		{"set()", true, -1, ""},
+		{")", true, 0, ""},
+		{"(2)", true, 0, ""},
+		{"2)", true, -1, ""},
+		{"4294967296", true, 0, "bad output port"},
+		{"-1", true, 0, ""},
+		{"2x", true, 0, "bad output port"},
+		{"2,drop", true, 2, "drop"},
+		{"drop,2", true, -1, ""},
+		{"drop drop", true, -1, ""},
+		{"set(ipv4(proto=6))", false, -1, "proto or frag"},
+		{"set(ipv4(frag=no))", false, -1, "proto or frag"},
+	}
+	for _, tt := range tests {
+		l, err := actions.Parse(tt.in)
+		if err == nil {
+			t.Errorf("Parse(%q) = %v, want an error", tt.in, l)
+			continue
+		}
+		if l != nil {
+			t.Errorf("Parse(%q) returned a list with its error", tt.in)
+		}
+		var se *flow.SyntaxError
+		if errors.As(err, &se) != tt.syntax {
+			t.Errorf("Parse(%q) error %v (%T): syntax error = %v, want %v", tt.in, err, err, !tt.syntax, tt.syntax)
+		} else if se != nil {
+			if se.Text != tt.in {
+				t.Errorf("Parse(%q): SyntaxError.Text = %q", tt.in, se.Text)
+			}
+			if se.Offset < 0 || se.Offset > len(tt.in) {
+				t.Errorf("Parse(%q): SyntaxError.Offset %d out of range", tt.in, se.Offset)
+			}
+			if tt.offset >= 0 && se.Offset != tt.offset {
+				t.Errorf("Parse(%q): SyntaxError.Offset = %d, want %d (%v)", tt.in, se.Offset, tt.offset, err)
+			}
+		}
+		if !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Parse(%q) error %q does not mention %q", tt.in, err, tt.msg)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		l  actions.List
+		ok bool
+	}{
+		{nil, true},
+		{actions.List{{Type: actions.TypeDrop}}, true},
+		{actions.List{actions.Output(1), {Type: actions.TypeDrop}}, true},
+		{actions.List{{Type: actions.TypeDrop}, actions.Output(1)}, false},
+		{actions.List{{Type: 99}}, false},
+		{actions.List{{Type: actions.TypeSet, Attr: 99}}, false},
+		{actions.List{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwProto: 0xff}}}, false},
+		{actions.List{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwTTL: 0xff}}}, true},
+	}
+	for _, tt := range tests {
+		if err := tt.l.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%#v.Validate() = %v, want ok=%v", tt.l, err, tt.ok)
+		}
+	}
+}
+
+func TestTypeAttrString(t *testing.T) {
+	for _, tt := range []struct {
+		s    interface{ String() string }
+		want string
+	}{
+		{actions.TypeOutput, "output"},
+		{actions.TypeSet, "set"},
+		{actions.TypeSetMasked, "set_masked"},
+		{actions.TypeDrop, "drop"},
+		{actions.Type(99), "action(99)"},
+		{actions.AttrEthernet, "eth"},
+		{actions.AttrIPv4, "ipv4"},
+		{actions.AttrTCP, "tcp"},
+		{actions.AttrUDP, "udp"},
+		{actions.Attr(99), "attr(99)"},
+	} {
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+	a := actions.Action{Type: 99}
+	if got := a.String(); got != "action(99)" {
+		t.Errorf("unknown action String() = %q", got)
+	}
+	o := actions.Output(7)
+	if got := o.String(); got != "7" {
+		t.Errorf("Output(7).String() = %q", got)
+	}
+}
