@@ -164,8 +164,7 @@ func TestForwardAndStats(t *testing.T) {
 
 func TestUpcallInstallsFlow(t *testing.T) {
 	var calls int
-	var r *rig
-	r = newRig(t, Config{Upcall: func(u *Upcall) {
+	r := newRig(t, Config{Upcall: func(u *Upcall) {
 		calls++
 		if u.InPort != 1 || u.Key.EthType != flow.EthTypeIPv4 {
 			t.Errorf("upcall key %+v", u.Key)

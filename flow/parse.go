@@ -86,7 +86,6 @@ type parser struct {
 	// The eth_type value and mask given at each level.
 	ethType, ethMask [MaxVLANs + 1]uint16
 	hasVLAN          [MaxVLANs + 1]bool
-	depth            int
 }
 
 func (p *parser) errf(format string, a ...any) error {

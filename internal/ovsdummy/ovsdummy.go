@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package ovsdummy runs a private Open vSwitch 3.1 userspace datapath with
 // dummy ports, for use as a differential oracle in tests.
 //
