@@ -91,8 +91,8 @@ func TestDemoCaptures(t *testing.T) {
 	}
 }
 
-// oneMilli is the capture time step of the replay tests.
-const oneMilli = time.Millisecond
+// captureStep is the capture time step of the replay tests.
+const captureStep = time.Millisecond
 
 func testTime(d time.Duration) time.Time {
 	return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(d)
