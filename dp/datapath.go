@@ -45,6 +45,11 @@ type Config struct {
 	Name string
 	// Upcall handles packets that match no flow.
 	Upcall UpcallHandler
+	// EMCInsertInvProb is the inverse probability with which a packet
+	// that hits a megaflow is inserted into its worker's exact-match
+	// cache (flow.DefaultEMCInsertInvProb when zero; 1 inserts every
+	// hit). A negative value disables the exact-match cache.
+	EMCInsertInvProb int
 }
 
 // Datapath is a userspace OVS-style datapath.
@@ -59,13 +64,17 @@ type Datapath struct {
 
 	hit, missed, lost atomic.Uint64
 	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
+	emcHit            atomic.Uint64
+	emcInvProb        uint32 // 0: no exact-match cache
+	workers           atomic.Int32
 
 	defWorker struct {
 		sync.Mutex
 		w *Worker
 	}
-	pollers sync.WaitGroup
-	started bool
+	pollers  sync.WaitGroup
+	started  bool
+	stopRank chan struct{}
 }
 
 // New returns an empty datapath.
@@ -74,6 +83,12 @@ func New(cfg Config) *Datapath {
 		cfg.Name = "dp0"
 	}
 	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall}
+	switch {
+	case cfg.EMCInsertInvProb == 0:
+		d.emcInvProb = flow.DefaultEMCInsertInvProb
+	case cfg.EMCInsertInvProb > 0:
+		d.emcInvProb = uint32(cfg.EMCInsertInvProb)
+	}
 	m := map[uint32]*Vport{}
 	d.ports.Store(&m)
 	return d
@@ -304,7 +319,7 @@ func (d *Datapath) FlushFlows() {
 
 // Lookup returns the flow a packet with key k would hit, or nil.
 func (d *Datapath) Lookup(k *flow.Key) *Flow {
-	f, _ := d.flows.lookup(k)
+	f, _ := d.flows.lookup(k, 0)
 	return f
 }
 
@@ -315,16 +330,18 @@ type Stats struct {
 	Lost   uint64 // missed packets that no slow path received
 	Flows  int    // installed flows
 	Masks  int    // distinct masks
-	// MaskHits is the number of masks searched by all hits; divided by
-	// Hit it is OVS's "masks hit/pkt".
+	// MaskHits is the number of masks searched by the hits that went to
+	// the classifier; divided by those hits it is OVS's "masks hit/pkt".
 	MaskHits uint64
+	// EMCHit is the number of hits served by exact-match caches.
+	EMCHit uint64
 }
 
 // Stats returns the datapath's counters.
 func (d *Datapath) Stats() Stats {
 	flows, masks := d.flows.size()
 	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
-		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load()}
+		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load()}
 }
 
 // Start begins polling every port, and every port added later, on its own
@@ -340,6 +357,23 @@ func (d *Datapath) Start() {
 	for _, v := range *d.ports.Load() {
 		d.poll(v)
 	}
+	// Re-rank the classifier's subtables by recent hits once a second,
+	// as dpif-netdev does for each PMD's dpcls.
+	d.stopRank = make(chan struct{})
+	d.pollers.Add(1)
+	go func() {
+		defer d.pollers.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.stopRank:
+				return
+			case <-t.C:
+				d.flows.cls.Rank()
+			}
+		}
+	}()
 }
 
 func (d *Datapath) poll(v *Vport) {
@@ -383,6 +417,9 @@ func (d *Datapath) Close() error {
 	}
 	d.closed = true
 	ports := *d.ports.Load()
+	if d.stopRank != nil {
+		close(d.stopRank)
+	}
 	d.mu.Unlock()
 	var first error
 	for _, v := range ports {

@@ -2,7 +2,6 @@ package dp
 
 import (
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +20,12 @@ type Flow struct {
 	used     atomic.Int64 // Unix nanoseconds of the last hit; 0 = never
 	tcpFlags atomic.Uint32
 	created  time.Time
-	seq      uint64 // installation order, for stable dumps
+	seq      uint64      // installation order, for stable dumps
+	dead     atomic.Bool // deleted: caches must not return it
 }
+
+// Alive reports whether the flow is still installed.
+func (f *Flow) Alive() bool { return f != nil && !f.dead.Load() }
 
 // Match returns the flow's key and mask.
 func (f *Flow) Match() flow.Match { return f.match }
@@ -123,121 +126,59 @@ func appendUint(dst []byte, v uint64) []byte {
 	return append(dst, buf[i:]...)
 }
 
-// subtable holds the flows that share one mask.
-type subtable struct {
-	mask  flow.Key
-	flows map[flow.Key]*Flow
-	hits  atomic.Uint64
-}
-
-// table is a tuple-space-search classifier: one hash table per distinct
-// mask, searched in turn.
+// table is the datapath's flow table: a megaflow classifier of flows.
+// Lookups never block; changes are serialized by the datapath's mutex.
 type table struct {
-	mu    sync.RWMutex
-	subs  []*subtable
-	count int
-	seq   uint64
+	cls flow.Classifier[*Flow]
+	seq uint64 // installation counter; changes only under Datapath.mu
 }
 
-// lookup returns the flow matching k, or nil, and how many subtables it
-// searched.
-func (t *table) lookup(k *flow.Key) (*Flow, int) {
-	t.mu.RLock()
-	f, n := t.lookupLocked(k)
-	t.mu.RUnlock()
+// lookup returns the flow matching packet key k, or nil, and how many
+// subtables it searched.
+func (t *table) lookup(k *flow.Key, shard int) (*Flow, int) {
+	f, _, n := t.cls.Lookup(k, shard)
 	return f, n
-}
-
-// lookupLocked is lookup for a caller that holds t.mu for reading.
-func (t *table) lookupLocked(k *flow.Key) (*Flow, int) {
-	for i, st := range t.subs {
-		mk := k.Masked(&st.mask)
-		if f, ok := st.flows[mk]; ok {
-			st.hits.Add(1)
-			return f, i + 1
-		}
-	}
-	return nil, len(t.subs)
 }
 
 // get returns the flow with exactly this key and mask.
 func (t *table) get(m *flow.Match) *Flow {
-	k := m.Key.Masked(&m.Mask)
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	for _, st := range t.subs {
-		if st.mask == m.Mask {
-			return st.flows[k]
-		}
-	}
-	return nil
+	f, _ := t.cls.Get(&m.Key, &m.Mask)
+	return f
 }
 
 // insert adds f; the caller checked that no flow with its match exists.
 func (t *table) insert(f *Flow) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.seq++
 	f.seq = t.seq
-	k := f.match.Key.Masked(&f.match.Mask)
-	for _, st := range t.subs {
-		if st.mask == f.match.Mask {
-			st.flows[k] = f
-			t.count++
-			return
-		}
-	}
-	st := &subtable{mask: f.match.Mask, flows: map[flow.Key]*Flow{k: f}}
-	t.subs = append(t.subs, st)
-	t.count++
+	t.cls.Insert(&f.match.Key, &f.match.Mask, f)
 }
 
 // remove deletes the flow with this match, returning it.
 func (t *table) remove(m *flow.Match) *Flow {
-	k := m.Key.Masked(&m.Mask)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i, st := range t.subs {
-		if st.mask != m.Mask {
-			continue
-		}
-		f, ok := st.flows[k]
-		if !ok {
-			return nil
-		}
-		delete(st.flows, k)
-		t.count--
-		if len(st.flows) == 0 {
-			t.subs = append(t.subs[:i:i], t.subs[i+1:]...)
-		}
-		return f
+	f, ok := t.cls.Delete(&m.Key, &m.Mask)
+	if !ok {
+		return nil
 	}
-	return nil
+	f.dead.Store(true)
+	return f
 }
 
 // all returns every flow in installation order.
 func (t *table) all() []*Flow {
-	t.mu.RLock()
-	out := make([]*Flow, 0, t.count)
-	for _, st := range t.subs {
-		for _, f := range st.flows {
-			out = append(out, f)
-		}
-	}
-	t.mu.RUnlock()
+	out := make([]*Flow, 0, t.cls.Len())
+	t.cls.Range(func(_, _ *flow.Key, f *Flow) bool {
+		out = append(out, f)
+		return true
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
 
 func (t *table) flush() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.subs = nil
-	t.count = 0
+	for _, f := range t.all() {
+		f.dead.Store(true)
+	}
+	t.cls.Clear()
 }
 
-func (t *table) size() (flows, masks int) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.count, len(t.subs)
-}
+func (t *table) size() (flows, masks int) { return t.cls.Len(), t.cls.Masks() }

@@ -22,6 +22,9 @@ type Worker struct {
 	up   Upcall
 	tmp  *dpio.Packet
 	hits []*Flow // per packet of the batch: the flow it hit, or nil
+	emc  *flow.EMC[*Flow]
+	// shard spreads the classifier's hit counters across workers.
+	shard int
 }
 
 type outQueue struct {
@@ -29,9 +32,14 @@ type outQueue struct {
 	pkts []*dpio.Packet
 }
 
-// NewWorker returns a pipeline worker for d.
+// NewWorker returns a pipeline worker for d, with its own exact-match
+// cache unless the datapath's configuration disables it.
 func (d *Datapath) NewWorker() *Worker {
-	return &Worker{d: d}
+	w := &Worker{d: d, shard: int(d.workers.Add(1))}
+	if d.emcInvProb > 0 {
+		w.emc = flow.NewEMC[*Flow](d.emcInvProb)
+	}
+	return w
 }
 
 // Output implements actions.Sink: it queues pkt for port, to be
@@ -113,18 +121,29 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	}
 	hits := w.hits[:len(pkts)]
 
-	// Classify the whole batch under one read lock.
-	var nhit, missed, searched uint64
-	d.flows.mu.RLock()
+	// Classify the whole batch: exact-match cache, then the megaflow
+	// classifier.
+	var nhit, missed, searched, emcHits uint64
 	for i, p := range pkts {
 		flow.ExtractLayout(p.Bytes(), inPort, &keys[i], &lays[i])
-		f, n := d.flows.lookupLocked(&keys[i])
+		var h uint64
+		if w.emc != nil {
+			h = w.emc.Hash(&keys[i])
+			if f, ok := w.emc.Lookup(&keys[i], h); ok {
+				hits[i] = f
+				emcHits++
+				continue
+			}
+		}
+		f, n := d.flows.lookup(&keys[i], w.shard)
 		hits[i] = f
 		if f != nil {
 			searched += uint64(n)
+			if w.emc != nil {
+				w.emc.Insert(&keys[i], h, f)
+			}
 		}
 	}
-	d.flows.mu.RUnlock()
 
 	// Execute in packet order; update each flow's counters once per run
 	// of consecutive packets that hit it.
@@ -139,7 +158,7 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 			// An earlier upcall of this batch may have installed a flow
 			// covering this packet: far cheaper to find it than to miss.
 			var n int
-			if f, n = d.flows.lookup(&keys[i]); f != nil {
+			if f, n = d.flows.lookup(&keys[i], w.shard); f != nil {
 				searched += uint64(n)
 			}
 		}
@@ -167,6 +186,9 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	if nhit > 0 {
 		d.hit.Add(nhit)
 		d.maskHits.Add(searched)
+		if emcHits > 0 {
+			d.emcHit.Add(emcHits)
+		}
 	}
 	if missed > 0 {
 		d.missed.Add(missed)

@@ -489,8 +489,8 @@ func (r *result) print(w io.Writer, dumpFlows bool) {
 	fmt.Fprintf(bw, "  lookups: hit:%d missed:%d lost:%d\n", st.Hit, st.Missed, st.Lost)
 	fmt.Fprintf(bw, "  flows: %d\n", st.Flows)
 	hitPkt := 0.0
-	if st.Hit > 0 {
-		hitPkt = float64(st.MaskHits) / float64(st.Hit)
+	if n := st.Hit - st.EMCHit; n > 0 {
+		hitPkt = float64(st.MaskHits) / float64(n)
 	}
 	fmt.Fprintf(bw, "  masks: hit:%d total:%d hit/pkt:%.2f\n", st.MaskHits, st.Masks, hitPkt)
 	for _, v := range r.d.Ports() {

@@ -1,0 +1,263 @@
+package flow
+
+import (
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// linear is the naive reference classifier: a list of rules scanned in
+// order.
+type linear struct {
+	rules []linearRule
+}
+
+type linearRule struct {
+	key, mask Key
+	val       int
+}
+
+func (l *linear) insert(key, mask *Key, v int) {
+	mk := key.Masked(mask)
+	for i := range l.rules {
+		if l.rules[i].mask == *mask && l.rules[i].key == mk {
+			l.rules[i].val = v
+			return
+		}
+	}
+	l.rules = append(l.rules, linearRule{mk, *mask, v})
+}
+
+func (l *linear) delete(key, mask *Key) bool {
+	mk := key.Masked(mask)
+	for i := range l.rules {
+		if l.rules[i].mask == *mask && l.rules[i].key == mk {
+			l.rules = append(l.rules[:i], l.rules[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// matching returns the values of every rule k matches.
+func (l *linear) matching(k *Key) map[int]bool {
+	out := map[int]bool{}
+	for i := range l.rules {
+		if l.rules[i].key.Matches(k, &l.rules[i].mask) {
+			out[l.rules[i].val] = true
+		}
+	}
+	return out
+}
+
+// randomMask builds a mask from a few random field groups.
+func randomMask(r *rand.Rand) Key {
+	var m Key
+	m.InPort = ^uint32(0)
+	m.EthType = 0xffff
+	for n := 1 + r.Intn(4); n > 0; n-- {
+		switch r.Intn(9) {
+		case 0:
+			m.EthSrc = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		case 1:
+			m.EthDst = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		case 2:
+			m.NwSrc = prefixMask4(8 + r.Intn(25))
+		case 3:
+			m.NwDst = prefixMask4(8 + r.Intn(25))
+		case 4:
+			m.NwProto = 0xff
+		case 5:
+			m.TpSrc = 0xffff
+		case 6:
+			m.TpDst = 0xffff
+		case 7:
+			m.VlanTCI[0] = 0xffff
+		case 8:
+			m.NwFrag = FragMask
+		}
+	}
+	return m
+}
+
+// randomKey draws fields from small value sets so that rules and packets
+// collide often.
+func randomKey(r *rand.Rand) Key {
+	var k Key
+	k.InPort = uint32(1 + r.Intn(3))
+	k.EthType = []uint16{EthTypeIPv4, EthTypeIPv6, EthTypeARP}[r.Intn(3)]
+	k.EthSrc = [6]byte{0, 0, 0, 0, 0, byte(r.Intn(4))}
+	k.EthDst = [6]byte{0, 0, 0, 0, 0, byte(r.Intn(4))}
+	k.NwSrc = [4]byte{10, 0, byte(r.Intn(3)), byte(r.Intn(4))}
+	k.NwDst = [4]byte{10, byte(r.Intn(2)), byte(r.Intn(3)), byte(r.Intn(4))}
+	k.NwProto = []uint8{6, 17, 1}[r.Intn(3)]
+	k.TpSrc = uint16(r.Intn(4))
+	k.TpDst = uint16(r.Intn(4))
+	k.VlanTCI[0] = uint16(r.Intn(3)) | VLANCFI
+	k.NwFrag = uint8(r.Intn(2))
+	return k
+}
+
+func TestClassifierRandomDifferential(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
+	for round := 0; round < 20; round++ {
+		var c Classifier[int]
+		var ref linear
+		masks := make([]Key, 1+r.Intn(20))
+		for i := range masks {
+			masks[i] = randomMask(r)
+		}
+		type rule struct{ k, m Key }
+		var live []rule
+		for op := 0; op < 600; op++ {
+			switch {
+			case len(live) > 0 && r.Intn(4) == 0:
+				i := r.Intn(len(live))
+				ru := live[i]
+				live = append(live[:i], live[i+1:]...)
+				_, ok := c.Delete(&ru.k, &ru.m)
+				if ok != ref.delete(&ru.k, &ru.m) {
+					t.Fatalf("round %d: delete disagrees", round)
+				}
+			default:
+				ru := rule{randomKey(r), masks[r.Intn(len(masks))]}
+				_, replaced := c.Insert(&ru.k, &ru.m, op)
+				existed := false
+				for _, x := range live {
+					if x.m == ru.m && x.k.Masked(&x.m) == ru.k.Masked(&ru.m) {
+						existed = true
+					}
+				}
+				if replaced != existed {
+					t.Fatalf("round %d: insert replaced=%v, reference %v", round, replaced, existed)
+				}
+				if !existed {
+					live = append(live, ru)
+				}
+				ref.insert(&ru.k, &ru.m, op)
+			}
+			if c.Len() != len(ref.rules) {
+				t.Fatalf("round %d: Len %d, reference %d", round, c.Len(), len(ref.rules))
+			}
+			if op%50 == 0 {
+				c.Rank()
+			}
+			for p := 0; p < 5; p++ {
+				k := randomKey(r)
+				want := ref.matching(&k)
+				v, ok, _ := c.Lookup(&k, 0)
+				if ok != (len(want) > 0) || (ok && !want[v]) {
+					t.Fatalf("round %d: lookup of %s = %d,%v; reference matches %v", round, Format(&k, &Key{InPort: ^uint32(0), EthType: 0xffff}), v, ok, want)
+				}
+			}
+		}
+		n := 0
+		c.Range(func(key, mask *Key, v int) bool {
+			n++
+			if got, ok := c.Get(key, mask); !ok || got != v {
+				t.Fatalf("Get after Range: %d,%v want %d", got, ok, v)
+			}
+			return true
+		})
+		if n != len(ref.rules) {
+			t.Fatalf("Range saw %d rules, want %d", n, len(ref.rules))
+		}
+	}
+}
+
+func TestClassifierRank(t *testing.T) {
+	var c Classifier[int]
+	var a, b Key
+	ma := Key{InPort: ^uint32(0)}
+	mb := Key{EthType: 0xffff}
+	a.InPort = 1
+	b.EthType = EthTypeIPv4
+	c.Insert(&a, &ma, 1)
+	c.Insert(&b, &mb, 2)
+	pk := Key{InPort: 7, EthType: EthTypeIPv4}
+	for i := 0; i < 10; i++ {
+		if v, ok, n := c.Lookup(&pk, i); !ok || v != 2 || n != 2 {
+			t.Fatalf("before rank: %d %v %d", v, ok, n)
+		}
+	}
+	c.Rank()
+	if _, _, n := c.Lookup(&pk, 0); n != 1 {
+		t.Errorf("after rank the busy subtable is searched %dth, want first", n)
+	}
+	if _, ok := c.Delete(&b, &mb); !ok || c.Masks() != 1 {
+		t.Errorf("delete: masks %d", c.Masks())
+	}
+	c.Clear()
+	if c.Len() != 0 || c.Masks() != 0 {
+		t.Errorf("after Clear: %d rules, %d masks", c.Len(), c.Masks())
+	}
+}
+
+// TestClassifierConcurrent looks up continuously while rules are inserted
+// and deleted; a lookup must never return a rule its key does not match.
+func TestClassifierConcurrent(t *testing.T) {
+	var c Classifier[*linearRule]
+	r := rand.New(rand.NewSource(1))
+	masks := []Key{randomMask(r), randomMask(r), randomMask(r)}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var lookups atomic.Int64
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			r := rand.New(rand.NewSource(int64(g) + 100))
+			for !stop.Load() {
+				k := randomKey(r)
+				if v, ok, _ := c.Lookup(&k, g); ok && !v.key.Matches(&k, &v.mask) {
+					t.Errorf("lookup returned a rule that does not match")
+					return
+				}
+				lookups.Add(1)
+			}
+		}(g)
+	}
+	var live []*linearRule
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if len(live) > 200 || (len(live) > 0 && r.Intn(3) == 0) {
+			i := r.Intn(len(live))
+			c.Delete(&live[i].key, &live[i].mask)
+			live = append(live[:i], live[i+1:]...)
+			continue
+		}
+		k, m := randomKey(r), masks[r.Intn(len(masks))]
+		ru := &linearRule{key: k.Masked(&m), mask: m}
+		if _, replaced := c.Insert(&ru.key, &ru.mask, ru); replaced {
+			for i := range live {
+				if live[i].mask == ru.mask && live[i].key == ru.key {
+					live[i] = ru
+				}
+			}
+		} else {
+			live = append(live, ru)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if lookups.Load() == 0 {
+		t.Fatal("no lookups ran")
+	}
+}
+
+func TestClassifierLookupAllocs(t *testing.T) {
+	var c Classifier[int]
+	r := rand.New(rand.NewSource(2))
+	for i := 0; i < 1000; i++ {
+		k, m := randomKey(r), randomMask(r)
+		c.Insert(&k, &m, i)
+	}
+	k := randomKey(r)
+	if n := testing.AllocsPerRun(1000, func() { c.Lookup(&k, 0) }); n != 0 {
+		t.Errorf("Lookup allocates %v times", n)
+	}
+}

@@ -1,0 +1,115 @@
+package flow
+
+// EMCEntries is the number of entries of an exact-match cache, as in OVS
+// (EM_FLOW_HASH_SHIFT 13).
+const EMCEntries = 1 << 13
+
+// DefaultEMCInsertInvProb is the default inverse probability of inserting
+// a megaflow hit into the exact-match cache: 1 in 100, OVS's
+// other_config:emc-insert-inv-prob default. Inserting only a sample keeps
+// the cache from thrashing when there are many more flows than entries,
+// while busy flows still get in quickly.
+const DefaultEMCInsertInvProb = 100
+
+// Liveness is what an exact-match cache needs of the values it holds: a
+// value that is no longer alive (its flow was deleted) is never returned.
+type Liveness interface {
+	comparable
+	Alive() bool
+}
+
+// EMC is an exact-match cache: a small hash table from complete packet
+// keys to the megaflow they hit, consulted before the classifier. It is
+// two-way set associative with EMCEntries entries. An EMC belongs to one
+// polling goroutine and is not safe for concurrent use.
+//
+// Invalidation: entries hold values, not copies, so a flow whose actions
+// change is seen changed at once, and a deleted flow (Alive false) is
+// skipped and its entries are reused.
+type EMC[V Liveness] struct {
+	entries [EMCEntries]emcEntry[V]
+	invProb uint32
+	rng     uint32
+}
+
+type emcEntry[V Liveness] struct {
+	hash uint64
+	set  bool
+	key  Key
+	val  V
+}
+
+const emcMask = EMCEntries - 1
+
+// NewEMC returns an empty cache that inserts one megaflow hit in invProb
+// (1 inserts every hit; 0 means DefaultEMCInsertInvProb).
+func NewEMC[V Liveness](invProb uint32) *EMC[V] {
+	if invProb == 0 {
+		invProb = DefaultEMCInsertInvProb
+	}
+	return &EMC[V]{invProb: invProb, rng: 0x9e3779b9}
+}
+
+// Hash returns the hash the cache uses for k; callers that look up and
+// then insert the same key compute it once.
+func (c *EMC[V]) Hash(k *Key) uint64 { return k.Hash(0) }
+
+// Lookup returns the cached value for the exact key k with hash h.
+func (c *EMC[V]) Lookup(k *Key, h uint64) (v V, ok bool) {
+	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
+		e := &c.entries[i]
+		if e.set && e.hash == h && e.key == *k && e.val.Alive() {
+			return e.val, true
+		}
+	}
+	return v, false
+}
+
+// Insert caches v for key k with hash h, with probability 1/invProb.
+func (c *EMC[V]) Insert(k *Key, h uint64, v V) {
+	if c.invProb > 1 {
+		// xorshift32
+		x := c.rng
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		c.rng = x
+		if x%c.invProb != 0 {
+			return
+		}
+	}
+	c.insert(k, h, v)
+}
+
+func (c *EMC[V]) insert(k *Key, h uint64, v V) {
+	var victim *emcEntry[V]
+	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
+		e := &c.entries[i]
+		if e.set && e.hash == h && e.key == *k {
+			e.val = v
+			return
+		}
+		// Prefer an empty or dead entry, then the one with the lower
+		// hash (an arbitrary but stable choice, as OVS makes).
+		switch {
+		case victim == nil:
+			victim = e
+		case !e.set || !e.val.Alive():
+			if victim.set && victim.val.Alive() {
+				victim = e
+			}
+		case victim.set && victim.val.Alive() && e.hash < victim.hash:
+			victim = e
+		}
+	}
+	victim.hash, victim.set, victim.key, victim.val = h, true, *k, v
+}
+
+// Clear empties the cache.
+func (c *EMC[V]) Clear() {
+	var zero V
+	for i := range c.entries {
+		c.entries[i].set = false
+		c.entries[i].val = zero
+	}
+}
