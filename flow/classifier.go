@@ -41,8 +41,7 @@ type subtable[V any] struct {
 	used  int // live entries plus tombstones; writers only
 
 	hits [hitShards]paddedCounter
-	rank uint64    // hits at the last Rank; writers only
-	tomb *entry[V] // marks deleted slots
+	rank uint64 // hits at the last Rank; writers only
 }
 
 const hitShards = 8
@@ -52,22 +51,32 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
-// slots is an open-addressed table with linear probing. A slot holds nil
-// (never used), tombstone (deleted) or a live entry.
+// slots is an open-addressed table with linear probing, split into a
+// dense array of 32-bit tags and an array of entry pointers so that a
+// probe usually touches one cache line of tags and no entry. A tag is
+// tagEmpty (never used: a probe stops), tagDeleted (a tombstone: a probe
+// goes on) or tagOf(hash) for a live entry. Writers store the pointer
+// before the tag and clear the tag before the pointer; a reader loads the
+// tag first, so it never follows a tag to a pointer older than the tag,
+// and it checks the entry itself before trusting it.
 type slots[V any] struct {
 	mask uint64
-	s    []atomic.Pointer[entry[V]]
+	tags []atomic.Uint32
+	ptrs []atomic.Pointer[entry[V]]
 }
+
+const (
+	tagEmpty   = 0
+	tagDeleted = 1
+)
+
+func tagOf(h uint64) uint32 { return uint32(h>>32) | 0x80000000 }
 
 type entry[V any] struct {
 	hash uint64
 	key  Key // masked
 	val  V
 }
-
-// tombstone returns the subtable's marker for deleted slots, compared by
-// address and never read.
-func (st *subtable[V]) tombstone() *entry[V] { return st.tomb }
 
 func (st *subtable[V]) hash(k *Key) uint64 {
 	w := k.words()
@@ -112,7 +121,7 @@ func (st *subtable[V]) maskedHash(k *Key) uint64 {
 }
 
 func newSubtable[V any](mask *Key) *subtable[V] {
-	st := &subtable[V]{mask: *mask, tomb: new(entry[V])}
+	st := &subtable[V]{mask: *mask}
 	for i, w := range mask.words() {
 		if w != 0 {
 			st.words = append(st.words, uint8(i))
@@ -123,36 +132,45 @@ func newSubtable[V any](mask *Key) *subtable[V] {
 }
 
 func newSlots[V any](n int) *slots[V] {
-	return &slots[V]{mask: uint64(n - 1), s: make([]atomic.Pointer[entry[V]], n)}
+	return &slots[V]{mask: uint64(n - 1), tags: make([]atomic.Uint32, n), ptrs: make([]atomic.Pointer[entry[V]], n)}
 }
 
 func (st *subtable[V]) lookup(k *Key) (*entry[V], bool) {
 	h := st.maskedHash(k)
+	tag := tagOf(h)
 	t := st.tab.Load()
-	tomb := st.tombstone()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		e := t.s[i].Load()
-		if e == nil {
+		switch t.tags[i].Load() {
+		case tagEmpty:
 			return nil, false
-		}
-		if e != tomb && e.hash == h && st.maskedEqual(&e.key, k) {
-			return e, true
+		case tag:
+			if e := t.ptrs[i].Load(); e != nil && e.hash == h && st.maskedEqual(&e.key, k) {
+				return e, true
+			}
 		}
 	}
 }
 
-// find returns the slot index of the rule with masked key k, or -1.
+// find returns the slot index of the rule with masked key k, or -1. The
+// caller holds the classifier's mutex.
 func (st *subtable[V]) find(t *slots[V], k *Key, h uint64) int {
-	tomb := st.tombstone()
+	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		e := t.s[i].Load()
-		if e == nil {
+		switch t.tags[i].Load() {
+		case tagEmpty:
 			return -1
-		}
-		if e != tomb && e.hash == h && e.key == *k {
-			return int(i)
+		case tag:
+			if e := t.ptrs[i].Load(); e != nil && e.hash == h && e.key == *k {
+				return int(i)
+			}
 		}
 	}
+}
+
+// store publishes e in slot i.
+func (t *slots[V]) store(i uint64, e *entry[V]) {
+	t.ptrs[i].Store(e)
+	t.tags[i].Store(tagOf(e.hash))
 }
 
 // put inserts or replaces; the caller holds the classifier's mutex.
@@ -161,44 +179,42 @@ func (st *subtable[V]) put(k *Key, v V) (old V, replaced bool) {
 	t := st.tab.Load()
 	e := &entry[V]{hash: h, key: *k, val: v}
 	if i := st.find(t, k, h); i >= 0 {
-		old = t.s[i].Load().val
-		t.s[i].Store(e)
+		old = t.ptrs[i].Load().val
+		t.ptrs[i].Store(e)
 		return old, true
 	}
-	if (st.used+1)*2 > len(t.s) {
-		t = st.rehash(max(16, 1<<bits.Len(uint((st.n+1)*2))))
+	if (st.used+1)*2 > len(t.tags) {
+		t = st.rehash(16)
 	}
-	tomb := st.tombstone()
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		x := t.s[i].Load()
-		if x == nil || x == tomb {
-			if x == nil {
-				st.used++
-			}
-			t.s[i].Store(e)
+		switch t.tags[i].Load() {
+		case tagEmpty:
+			st.used++
+			fallthrough
+		case tagDeleted:
+			t.store(i, e)
 			st.n++
 			return old, false
 		}
 	}
 }
 
-// rehash copies the live entries into a fresh table of n slots and
-// publishes it.
+// rehash copies the live entries into a fresh table of at least n slots
+// (and at least twice the entries) and publishes it.
 func (st *subtable[V]) rehash(n int) *slots[V] {
 	for n < (st.n+1)*2 {
 		n *= 2
 	}
 	old := st.tab.Load()
 	t := newSlots[V](n)
-	tomb := st.tombstone()
-	for i := range old.s {
-		e := old.s[i].Load()
-		if e == nil || e == tomb {
+	for i := range old.tags {
+		if old.tags[i].Load() < 0x80000000 {
 			continue
 		}
+		e := old.ptrs[i].Load()
 		for j := e.hash & t.mask; ; j = (j + 1) & t.mask {
-			if t.s[j].Load() == nil {
-				t.s[j].Store(e)
+			if t.tags[j].Load() == tagEmpty {
+				t.store(j, e)
 				break
 			}
 		}
@@ -216,10 +232,11 @@ func (st *subtable[V]) del(k *Key) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	v := t.s[i].Load().val
-	t.s[i].Store(st.tombstone())
+	v := t.ptrs[i].Load().val
+	t.tags[i].Store(tagDeleted)
+	t.ptrs[i].Store(nil)
 	st.n--
-	if st.n > 0 && st.used > 4*st.n && len(t.s) > 16 {
+	if st.n > 0 && st.used > 4*st.n && len(t.tags) > 16 {
 		st.rehash(16)
 	}
 	return v, true
@@ -363,10 +380,12 @@ func (c *Classifier[V]) Masks() int { return len(c.list()) }
 func (c *Classifier[V]) Range(f func(key, mask *Key, v V) bool) {
 	for _, st := range c.list() {
 		t := st.tab.Load()
-		tomb := st.tombstone()
-		for i := range t.s {
-			e := t.s[i].Load()
-			if e == nil || e == tomb {
+		for i := range t.tags {
+			if t.tags[i].Load() < 0x80000000 {
+				continue
+			}
+			e := t.ptrs[i].Load()
+			if e == nil {
 				continue
 			}
 			if !f(&e.key, &st.mask, e.val) {
