@@ -52,7 +52,7 @@ func parseOne(s string, i int) (Action, int, error) {
 		for j < len(s) && strings.IndexByte(", \t\r\n)", s[j]) < 0 {
 			j++
 		}
-		port, err := strconv.ParseUint(s[i:j], 0, 32)
+		port, err := flow.ParseCUint(s[i:j], 32)
 		if err != nil {
 			return Action{}, 0, syntaxErr(s, i, "bad output port "+strconv.Quote(s[i:j]))
 		}

@@ -195,7 +195,7 @@ func (p *parser) scalar() (val, mask string) {
 }
 
 func parseUint(s string, bits int) (uint64, error) {
-	v, err := strconv.ParseUint(s, 0, bits)
+	v, err := ParseCUint(s, bits)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 			return 0, fmt.Errorf("%q out of range for %d bits", s, bits)
@@ -203,6 +203,26 @@ func parseUint(s string, bits int) (uint64, error) {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
 	return v, nil
+}
+
+// ParseCUint parses an unsigned integer the way OVS's text parsers (C's
+// "%i") do: decimal, hexadecimal after 0x, or octal after a leading 0.
+// Unlike strconv with base 0 it accepts no underscores and no 0b or 0o
+// prefixes.
+func ParseCUint(s string, bits int) (uint64, error) {
+	base, digits := 10, s
+	switch {
+	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		base, digits = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, digits = 8, s[1:]
+	}
+	for i := 0; i < len(digits); i++ {
+		if c := digits[i]; c == '_' || c == '+' || c == '-' {
+			return 0, &strconv.NumError{Func: "ParseCUint", Num: s, Err: strconv.ErrSyntax}
+		}
+	}
+	return strconv.ParseUint(digits, base, bits)
 }
 
 // num parses value and optional mask; a missing mask is all ones.

@@ -170,7 +170,7 @@ func (p *Packet) Truncate(n int) {
 // headroom when it is large enough. It returns false if q's frame does not
 // fit in p's buffer.
 func (p *Packet) CopyFrom(q *Packet) bool {
-	off := q.off
+	off := p.off
 	if off > len(p.buf)-q.n {
 		off = len(p.buf) - q.n
 	}

@@ -91,7 +91,12 @@ func UDP(f Frame) []byte {
 	}
 	b := serialize(append(f.l2(t), ipl, udp, gopacket.Payload(f.Payload))...)
 	if f.NoChecksum && t == layers.EthernetTypeIPv4 {
-		off := len(b) - len(f.Payload) - 8
+		// The UDP header follows the Ethernet header, an optional VLAN
+		// tag and the 20-byte IPv4 header.
+		off := 14 + 20
+		if f.VLAN != 0 {
+			off += 4
+		}
 		b[off+6], b[off+7] = 0, 0
 	}
 	return b
