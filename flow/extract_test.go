@@ -373,7 +373,7 @@ func gopacketFrames(t testing.TB) map[string][]byte {
 	ip4opts := func() []byte {
 		eth := &layers.Ethernet{SrcMAC: macA[:], DstMAC: macB[:], EthernetType: layers.EthernetTypeIPv4}
 		ip := &layers.IPv4{Version: 4, TTL: 1, Protocol: layers.IPProtocolTCP, SrcIP: ip4A[:], DstIP: ip4B[:],
-			Flags: layers.IPv4DontFragment,
+			Flags:   layers.IPv4DontFragment,
 			Options: []layers.IPv4Option{{OptionType: 148, OptionLength: 4, OptionData: []byte{0, 0}}}} // router alert
 		tcp := &layers.TCP{SrcPort: 443, DstPort: 51000, Seq: 9, ACK: true, PSH: true, ECE: true, CWR: true, NS: true, Window: 1,
 			Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{5, 0xb4}}}}
@@ -640,12 +640,6 @@ func TestExtractDifferentialRandom(t *testing.T) {
 
 // ---------------------------------------------------------------------------
 // Truncated and malformed frames.
-
-func extract(b []byte) Key {
-	var k Key
-	Extract(b, 1, &k)
-	return k
-}
 
 func extractLayout(b []byte) (Key, Layout) {
 	var k Key

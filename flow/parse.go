@@ -52,7 +52,7 @@ func Parse(s string) (Match, error) {
 	var m Match
 	p.skipSpace()
 	if p.i == len(p.s) {
-		return m, nil
+		return m, p.errf("empty flow")
 	}
 	if err := p.attrs(&m, 0); err != nil {
 		return Match{}, err
@@ -458,6 +458,11 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		if vid > 0xfff || pcp > 7 || cfi > 1 {
 			return p.errAt(start, "vlan: value out of range")
 		}
+		if cfi != 1 || cfim&1 != 1 {
+			// OVS treats a tag without CFI as a truncated header that
+			// carries nothing; such keys are not supported here.
+			return p.errAt(start, "vlan: only cfi=1 (a present tag) is supported")
+		}
 		k.VlanTCI[depth] = vid&0xfff | pcp<<13 | cfi<<12
 		mk.VlanTCI[depth] = vidm&0xfff | (pcpm&7)<<13 | (cfim&1)<<12
 		p.hasVLAN[depth] = true
@@ -550,8 +555,8 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 func (p *parser) check(m *Match) error {
 	k, mk := &m.Key, &m.Mask
 	_, hasEth := p.seen[0]["eth"]
-	if _, ok := p.seen[0]["eth_type"]; !ok {
-		return p.errAt(len(p.s), "eth_type() is required (a key without it matches no Ethernet II frame)")
+	if _, ok := p.seen[0]["eth_type"]; !ok || p.ethMask[0] != 0xffff {
+		return p.errAt(len(p.s), "eth_type() is required, matched exactly (a key without it matches no Ethernet II frame)")
 	}
 	if !hasEth {
 		// OVS keeps a key without eth() as the non-Ethernet packet type
@@ -577,12 +582,12 @@ func (p *parser) check(m *Match) error {
 				return missing("vlan", fmt.Sprintf("eth_type(%#04x)", t))
 			}
 			k.VlanTPID[level], mk.VlanTPID[level] = t, 0xffff
-			if k.VlanTCI[level]&VLANCFI == 0 {
-				// tci 0: a truncated tag; nothing may follow.
-				if has("encap") && len(p.seen[level+1]) > 0 {
-					return extra("encap", "must be empty for a VLAN tag with cfi=0")
+			for n := range seen {
+				switch n {
+				case "vlan", "encap", "eth_type", "eth", "packet_type", "in_port", "recirc_id", "dp_hash", "skb_priority", "skb_mark":
+				default:
+					return extra(n, "must be inside encap() of the VLAN tag")
 				}
-				return nil
 			}
 			if !has("encap") {
 				return missing("encap", "vlan()")
