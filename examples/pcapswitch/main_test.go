@@ -138,7 +138,7 @@ func TestReplayOrderAndOutputs(t *testing.T) {
 	}
 	in1 := filepath.Join(dir, "in1.pcap")
 	in2 := filepath.Join(dir, "in2.pcap")
-	os.WriteFile(in1, writeCapture(t, a, testTime(0), 2*captureStep), 0o644)            // t = 0, 2, 4, 6, 8 ms
+	os.WriteFile(in1, writeCapture(t, a, testTime(0), 2*captureStep), 0o644)             // t = 0, 2, 4, 6, 8 ms
 	os.WriteFile(in2, writeCapture(t, b, testTime(1*captureStep), 2*captureStep), 0o644) // t = 1, 3, 5, 7, 9 ms
 	out := filepath.Join(dir, "out.pcap")
 	code, stdout, errOut := runCmd("-flows", flows, "-in", "1="+in1, "-in", "2="+in2, "-out", "3="+out)
