@@ -2,7 +2,6 @@ package actions
 
 import (
 	"encoding/binary"
-	"math/bits"
 
 	"github.com/b7cafead/datapath/flow"
 	dpio "github.com/b7cafead/datapath/io"
@@ -193,17 +192,14 @@ func setIPv4Addr(nh, field []byte, v [4]byte, l4 []byte) {
 
 // Recalc16 returns the Internet checksum csum updated for a 16-bit word of
 // the covered data changing from old to new (RFC 1624, equation 3), with
-// all values in network byte order as integers.
-//
-// It computes exactly what Open vSwitch's recalc_csum16 computes on a
-// little-endian host, where the arithmetic runs on byte-swapped words and
-// folds the carry once: the result can then differ from a full
-// ones-complement fold in the representation of zero, and matching it keeps
-// rewritten packets byte-identical to OVS's.
+// all values in network byte order as integers. The carry is folded
+// completely, as OVS 3.1 does (checked against it: a header whose checksum
+// is 0 gets 0xfeff, not 0xffff, when its TTL goes from 0 to 1).
 func Recalc16(csum, old, new uint16) uint16 {
-	c, o, n := bits.ReverseBytes16(csum), bits.ReverseBytes16(old), bits.ReverseBytes16(new)
-	s := uint32(^c) + uint32(^o) + uint32(n)
-	return bits.ReverseBytes16(^uint16(s + s>>16))
+	s := uint32(^csum) + uint32(^old) + uint32(new)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return ^uint16(s)
 }
 
 // Recalc32 is Recalc16 for a 32-bit field.

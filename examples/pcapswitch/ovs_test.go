@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,6 +45,9 @@ var diffFlows = []string{
 	"in_port(2),eth(),eth_type(0x86dd),ipv6(src=2001:db8::1,proto=6,frag=no),tcp(dst=80) set(tcp(dst=8080)),1",
 	// ICMP echo requests from port 2 are dropped.
 	"in_port(2),eth_type(0x0800),ipv4(proto=1,frag=no),icmp(type=8,code=0) drop",
+	// A TTL rewrite whose incremental checksum needs the carry folded
+	// twice (checksum 0, TTL 0 -> 1: OVS gives 0xfeff).
+	"in_port(3),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,proto=0,frag=no) set(ipv4(ttl=1)),2",
 	// Partially masked address rewrite.
 	"in_port(3),eth(),eth_type(0x0800),ipv4(src=10.9.0.0/255.255.0.0,frag=no) set(ipv4(src=10.8.0.0/255.255.0.0)),set(eth(dst=00:00:00:00:00:0c)),1",
 }
@@ -75,10 +79,32 @@ func diffPackets() []timedFrame {
 	add(2, testpkt.ICMPEcho(testpkt.Frame{IPSrc: "10.0.0.2", IPDst: "10.0.0.1"}))
 	add(3, testpkt.UDP(testpkt.Frame{IPSrc: "10.9.7.7", IPDst: "10.0.0.1", SrcPort: 1, DstPort: 2}))
 	add(3, testpkt.TCP(testpkt.Frame{IPSrc: "10.9.8.8", IPDst: "10.0.0.1", SrcPort: 1, DstPort: 2, TCPFlags: "SA"}))
+	add(3, zeroChecksumTTL0())
 	// Misses: dropped by both.
 	add(1, testpkt.UDP(testpkt.Frame{IPDst: "10.7.7.7", SrcPort: 1, DstPort: 1}))
 	add(3, testpkt.ICMPEcho(testpkt.Frame{IPSrc: "10.10.0.1"}))
 	return out
+}
+
+// zeroChecksumTTL0 is an IPv4 packet (protocol 0, TTL 0) whose header
+// checksum is 0.
+func zeroChecksumTTL0() []byte {
+	f := make([]byte, 14+20+6)
+	copy(f, []byte{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 8, 0})
+	ip := f[14:]
+	ip[0] = 0x45
+	binary.BigEndian.PutUint16(ip[2:], 26)
+	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
+	var s uint32
+	for i := 0; i < 20; i += 2 {
+		s += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	// Choose the id so that the words sum to 0xffff: checksum 0.
+	binary.BigEndian.PutUint16(ip[4:], uint16(0xffff-s))
+	return f
 }
 
 var usedRE = regexp.MustCompile(`used:(never|[0-9.]+s)`)
@@ -181,10 +207,10 @@ func TestDifferentialAgainstOVS(t *testing.T) {
 	}
 
 	// Port 2: 3 plain, 1 TTL-rewritten copy, 1 zero-checksum, 1 unmasked
-	// set, 1 ARP; port 3: 1 query, 2 TCP, 1 ARP; port 1: VLAN, IPv6, 2
-	// from port 3.
-	if compared != 15 {
-		t.Errorf("OVS transmitted %d packets in all, want 15", compared)
+	// set, 1 ARP, 1 TTL 0 -> 1; port 3: 1 query, 2 TCP, 1 ARP; port 1:
+	// VLAN, IPv6, 2 from port 3.
+	if compared != 16 {
+		t.Errorf("OVS transmitted %d packets in all, want 16", compared)
 	}
 
 	ovsFlows, err := o.DumpFlows()
