@@ -51,26 +51,47 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
-// slots is an open-addressed table with linear probing, split into a
-// dense array of 32-bit tags and an array of entry pointers so that a
-// probe usually touches one cache line of tags and no entry. A tag is
-// tagEmpty (never used: a probe stops), tagDeleted (a tombstone: a probe
-// goes on) or tagOf(hash) for a live entry. Writers store the pointer
-// before the tag and clear the tag before the pointer; a reader loads the
-// tag first, so it never follows a tag to a pointer older than the tag,
-// and it checks the entry itself before trusting it.
+// slots is an open-addressed hash table in the manner of a Swiss table:
+// slots come in groups of eight whose one-byte control words sit together
+// in one 64-bit word, so a probe compares eight slots with a few
+// arithmetic operations on one word and touches an entry only when its
+// 7-bit hash tag matches. A control byte is ctrlEmpty (never used: a probe
+// that meets one stops), ctrlDeleted (a tombstone) or the tag of a live
+// entry. Groups are probed in turn from the one the hash selects.
+//
+// Concurrency: writers (serialized) store an entry's pointer before the
+// control byte that announces it, and retire a slot's control byte before
+// its pointer; a reader loads the control word first and verifies any
+// entry it reaches, so it sees each rule whole or not at all.
 type slots[V any] struct {
-	mask uint64
-	tags []atomic.Uint32
-	ptrs []atomic.Pointer[entry[V]]
+	gmask uint64 // number of groups - 1
+	ctrl  []atomic.Uint64
+	ptrs  []atomic.Pointer[entry[V]]
 }
 
 const (
-	tagEmpty   = 0
-	tagDeleted = 1
+	ctrlEmpty   = 0x80
+	ctrlDeleted = 0xfe
+	groupSize   = 8
+	lsbs        = 0x0101010101010101
+	msbs        = 0x8080808080808080
 )
 
-func tagOf(h uint64) uint32 { return uint32(h>>32) | 0x80000000 }
+// matchTag returns a word with the high bit set in each byte of ctrl equal
+// to tag (and, rarely, in a byte above a match: callers verify).
+func matchTag(ctrl uint64, tag uint8) uint64 {
+	x := ctrl ^ (lsbs * uint64(tag))
+	return (x - lsbs) &^ x & msbs
+}
+
+// matchEmpty returns a word with the high bit set in each empty byte.
+func matchEmpty(ctrl uint64) uint64 { return ctrl & (^ctrl << 6) & msbs }
+
+// matchFree returns a word with the high bit set in each empty or deleted
+// byte.
+func matchFree(ctrl uint64) uint64 { return ctrl & msbs }
+
+func splitHash(h uint64) (group uint64, tag uint8) { return h >> 7, uint8(h & 0x7f) }
 
 type entry[V any] struct {
 	hash uint64
@@ -131,46 +152,88 @@ func newSubtable[V any](mask *Key) *subtable[V] {
 	return st
 }
 
+// newSlots returns an empty table of n slots (a power of two, at least
+// groupSize).
 func newSlots[V any](n int) *slots[V] {
-	return &slots[V]{mask: uint64(n - 1), tags: make([]atomic.Uint32, n), ptrs: make([]atomic.Pointer[entry[V]], n)}
+	g := n / groupSize
+	t := &slots[V]{gmask: uint64(g - 1), ctrl: make([]atomic.Uint64, g), ptrs: make([]atomic.Pointer[entry[V]], n)}
+	for i := range t.ctrl {
+		t.ctrl[i].Store(lsbs * ctrlEmpty)
+	}
+	return t
+}
+
+// setCtrl sets the control byte of slot i; writers only.
+func (t *slots[V]) setCtrl(i uint64, c uint8) {
+	w := &t.ctrl[i/groupSize]
+	shift := (i % groupSize) * 8
+	w.Store(w.Load()&^(0xff<<shift) | uint64(c)<<shift)
+}
+
+func (t *slots[V]) ctrlAt(i uint64) uint8 {
+	return uint8(t.ctrl[i/groupSize].Load() >> ((i % groupSize) * 8))
 }
 
 func (st *subtable[V]) lookup(k *Key) (*entry[V], bool) {
 	h := st.maskedHash(k)
-	tag := tagOf(h)
+	g, tag := splitHash(h)
 	t := st.tab.Load()
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		switch t.tags[i].Load() {
-		case tagEmpty:
-			return nil, false
-		case tag:
+	for n := uint64(0); n <= t.gmask; n++ {
+		g &= t.gmask
+		c := t.ctrl[g].Load()
+		for m := matchTag(c, tag); m != 0; m &= m - 1 {
+			i := g*groupSize + uint64(bits.TrailingZeros64(m)/8)
 			if e := t.ptrs[i].Load(); e != nil && e.hash == h && st.maskedEqual(&e.key, k) {
 				return e, true
 			}
 		}
+		if matchEmpty(c) != 0 {
+			return nil, false
+		}
+		g++
 	}
+	return nil, false
 }
 
 // find returns the slot index of the rule with masked key k, or -1. The
 // caller holds the classifier's mutex.
 func (st *subtable[V]) find(t *slots[V], k *Key, h uint64) int {
-	tag := tagOf(h)
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		switch t.tags[i].Load() {
-		case tagEmpty:
-			return -1
-		case tag:
+	g, tag := splitHash(h)
+	for n := uint64(0); n <= t.gmask; n++ {
+		g &= t.gmask
+		c := t.ctrl[g].Load()
+		for m := matchTag(c, tag); m != 0; m &= m - 1 {
+			i := g*groupSize + uint64(bits.TrailingZeros64(m)/8)
 			if e := t.ptrs[i].Load(); e != nil && e.hash == h && e.key == *k {
 				return int(i)
 			}
 		}
+		if matchEmpty(c) != 0 {
+			return -1
+		}
+		g++
 	}
+	return -1
 }
 
-// store publishes e in slot i.
+// store publishes e in free slot i: the pointer first, then the control
+// byte.
 func (t *slots[V]) store(i uint64, e *entry[V]) {
 	t.ptrs[i].Store(e)
-	t.tags[i].Store(tagOf(e.hash))
+	_, tag := splitHash(e.hash)
+	t.setCtrl(i, tag)
+}
+
+// freeSlot returns the first empty or deleted slot on h's probe sequence.
+func (t *slots[V]) freeSlot(h uint64) uint64 {
+	g, _ := splitHash(h)
+	for {
+		g &= t.gmask
+		if m := matchFree(t.ctrl[g].Load()); m != 0 {
+			return g*groupSize + uint64(bits.TrailingZeros64(m)/8)
+		}
+		g++
+	}
 }
 
 // put inserts or replaces; the caller holds the classifier's mutex.
@@ -183,20 +246,18 @@ func (st *subtable[V]) put(k *Key, v V) (old V, replaced bool) {
 		t.ptrs[i].Store(e)
 		return old, true
 	}
-	if (st.used+1)*2 > len(t.tags) {
+	// Keep at most 3/4 of the slots used (live or deleted) so probes stay
+	// short and always reach an empty slot.
+	if (st.used+1)*4 > len(t.ptrs)*3 {
 		t = st.rehash(16)
 	}
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		switch t.tags[i].Load() {
-		case tagEmpty:
-			st.used++
-			fallthrough
-		case tagDeleted:
-			t.store(i, e)
-			st.n++
-			return old, false
-		}
+	i := t.freeSlot(h)
+	if t.ctrlAt(i) == ctrlEmpty {
+		st.used++
 	}
+	t.store(i, e)
+	st.n++
+	return old, false
 }
 
 // rehash copies the live entries into a fresh table of at least n slots
@@ -207,17 +268,12 @@ func (st *subtable[V]) rehash(n int) *slots[V] {
 	}
 	old := st.tab.Load()
 	t := newSlots[V](n)
-	for i := range old.tags {
-		if old.tags[i].Load() < 0x80000000 {
+	for i := range old.ptrs {
+		if old.ctrlAt(uint64(i))&0x80 != 0 {
 			continue
 		}
 		e := old.ptrs[i].Load()
-		for j := e.hash & t.mask; ; j = (j + 1) & t.mask {
-			if t.tags[j].Load() == tagEmpty {
-				t.store(j, e)
-				break
-			}
-		}
+		t.store(t.freeSlot(e.hash), e)
 	}
 	st.used = st.n
 	st.tab.Store(t)
@@ -233,10 +289,10 @@ func (st *subtable[V]) del(k *Key) (V, bool) {
 		return zero, false
 	}
 	v := t.ptrs[i].Load().val
-	t.tags[i].Store(tagDeleted)
+	t.setCtrl(uint64(i), ctrlDeleted)
 	t.ptrs[i].Store(nil)
 	st.n--
-	if st.n > 0 && st.used > 4*st.n && len(t.tags) > 16 {
+	if st.n > 0 && st.used > 4*st.n && len(t.ptrs) > 16 {
 		st.rehash(16)
 	}
 	return v, true
@@ -380,8 +436,8 @@ func (c *Classifier[V]) Masks() int { return len(c.list()) }
 func (c *Classifier[V]) Range(f func(key, mask *Key, v V) bool) {
 	for _, st := range c.list() {
 		t := st.tab.Load()
-		for i := range t.tags {
-			if t.tags[i].Load() < 0x80000000 {
+		for i := range t.ptrs {
+			if t.ctrlAt(uint64(i))&0x80 != 0 {
 				continue
 			}
 			e := t.ptrs[i].Load()
