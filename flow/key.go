@@ -139,28 +139,27 @@ func (k *Key) Or(m *Key) {
 
 // Hash returns a hash of the key suitable for hash tables.
 func (k *Key) Hash(seed uint64) uint64 {
-	// Four independent lanes keep the multiplier busy instead of waiting
-	// on one long dependency chain; the lanes are mixed at the end.
+	// Pairs of words are multiplied into 128 bits and folded (as wyhash
+	// does); the products are independent, so the multiplier works on
+	// several at once instead of waiting on a chain.
 	w := k.words()
-	a, b, c, d := seed^0x9e3779b97f4a7c15, seed^0xc2b2ae3d27d4eb4f, seed^0x165667b19e3779f9, seed^0x27d4eb2f165667c5
+	h := seed
 	i := 0
-	for ; i+4 <= KeyWords; i += 4 {
-		a = (a ^ w[i]) * 0xff51afd7ed558ccd
-		b = (b ^ w[i+1]) * 0xc4ceb9fe1a85ec53
-		c = (c ^ w[i+2]) * 0x9fb21c651e98df25
-		d = (d ^ w[i+3]) * 0xd6e8feb86659fd93
-		a ^= a >> 29
-		b ^= b >> 31
-		c ^= c >> 27
-		d ^= d >> 33
+	for ; i+2 <= KeyWords; i += 2 {
+		h += mum(w[i]^hashK[i&7], w[i+1]^hashK[(i+1)&7])
 	}
-	for ; i < KeyWords; i++ {
-		a = (a ^ w[i]) * 0xff51afd7ed558ccd
-		a ^= a >> 29
+	if i < KeyWords {
+		h += mum(w[i]^hashK[i&7], hashK[7])
 	}
-	h := a ^ bits.RotateLeft64(b, 17) ^ bits.RotateLeft64(c, 31) ^ bits.RotateLeft64(d, 47)
-	h ^= h >> 32
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 29
-	return h
+	return mum(h^hashK[1], hashK[2])
+}
+
+var hashK = [8]uint64{
+	0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3, 0x589965cc75374cc3,
+	0x1d8e4e27c47d124f, 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9,
+}
+
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
