@@ -99,19 +99,8 @@ type entry[V any] struct {
 	val  V
 }
 
-func (st *subtable[V]) hash(k *Key) uint64 {
-	w := k.words()
-	h := uint64(0x9e3779b97f4a7c15)
-	for _, i := range st.words {
-		h ^= w[i]
-		h *= 0xff51afd7ed558ccd
-		h = bits.RotateLeft64(h, 31)
-	}
-	h ^= h >> 29
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 32
-	return h
-}
+// hash hashes a rule key that is already masked.
+func (st *subtable[V]) hash(k *Key) uint64 { return st.maskedHash(k) }
 
 // maskedEqual reports whether packet key k, masked with the subtable's
 // mask, equals the masked rule key r, comparing only the mask's words.

@@ -174,15 +174,7 @@ func (f *formatter) whole(name string, k, m *Key) bool {
 	case "ipv6":
 		f.ipv6("src", k.IPv6Src, m.IPv6Src)
 		f.ipv6("dst", k.IPv6Dst, m.IPv6Dst)
-		if m.IPv6Label != 0 {
-			f.field("label")
-			f.b = appendHexC(f.b, uint64(k.IPv6Label))
-			if m.IPv6Label != 0xfffff {
-				f.b = append(f.b, '/')
-				f.b = appendHexC(f.b, uint64(m.IPv6Label))
-			}
-			f.sep()
-		}
+		f.num("label", uint64(k.IPv6Label), uint64(m.IPv6Label), 0xfffff, true)
 		f.u8("proto", k.NwProto, m.NwProto)
 		f.u8x("tclass", k.NwTos, m.NwTos)
 		f.u8("hlimit", k.NwTTL, m.NwTTL)
@@ -298,60 +290,40 @@ func (f *formatter) ipv6(name string, v, mask [16]byte) {
 
 var allOnes16 = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// u8 formats a decimal byte field (OVS format_u8u).
-func (f *formatter) u8(name string, v, mask uint8) {
+// num formats a numeric field: nothing when its mask is zero, the value
+// (decimal, or C-style hex when hex is set) when the mask is full, and
+// value/mask (the mask in hex) otherwise.
+func (f *formatter) num(name string, v, mask, full uint64, hex bool) {
 	if mask == 0 {
 		return
 	}
 	f.field(name)
-	f.b = strconv.AppendUint(f.b, uint64(v), 10)
-	if mask != 0xff {
+	if hex {
+		f.b = appendHexC(f.b, v)
+	} else {
+		f.b = strconv.AppendUint(f.b, v, 10)
+	}
+	if mask != full {
 		f.b = append(f.b, '/')
-		f.b = appendHexC(f.b, uint64(mask))
+		f.b = appendHexC(f.b, mask)
 	}
 	f.sep()
 }
 
+// u8 formats a decimal byte field (OVS format_u8u).
+func (f *formatter) u8(name string, v, mask uint8) { f.num(name, uint64(v), uint64(mask), 0xff, false) }
+
 // u8x formats a hexadecimal byte field (OVS format_u8x).
-func (f *formatter) u8x(name string, v, mask uint8) {
-	if mask == 0 {
-		return
-	}
-	f.field(name)
-	f.b = appendHexC(f.b, uint64(v))
-	if mask != 0xff {
-		f.b = append(f.b, '/')
-		f.b = appendHexC(f.b, uint64(mask))
-	}
-	f.sep()
-}
+func (f *formatter) u8x(name string, v, mask uint8) { f.num(name, uint64(v), uint64(mask), 0xff, true) }
 
 // be16 formats a decimal 16-bit field (OVS format_be16).
 func (f *formatter) be16(name string, v, mask uint16) {
-	if mask == 0 {
-		return
-	}
-	f.field(name)
-	f.b = strconv.AppendUint(f.b, uint64(v), 10)
-	if mask != 0xffff {
-		f.b = append(f.b, '/')
-		f.b = appendHexC(f.b, uint64(mask))
-	}
-	f.sep()
+	f.num(name, uint64(v), uint64(mask), 0xffff, false)
 }
 
 // be16x formats a hexadecimal 16-bit field (OVS format_be16x).
 func (f *formatter) be16x(name string, v, mask uint16) {
-	if mask == 0 {
-		return
-	}
-	f.field(name)
-	f.b = appendHexC(f.b, uint64(v))
-	if mask != 0xffff {
-		f.b = append(f.b, '/')
-		f.b = appendHexC(f.b, uint64(mask))
-	}
-	f.sep()
+	f.num(name, uint64(v), uint64(mask), 0xffff, true)
 }
 
 func (f *formatter) frag(v, mask uint8) {

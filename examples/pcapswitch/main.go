@@ -275,7 +275,8 @@ func execute(lines []flowLine, in, out portFiles,
 	}
 	readers := map[uint32]*pcapfile.Reader{}
 	for _, n := range sortedPorts(nums) {
-		p := &filePort{name: "p" + strconv.FormatUint(uint64(n), 10)}
+		name := "p" + strconv.FormatUint(uint64(n), 10)
+		p := &filePort{name: name, sink: dpio.NewDiscard(name)}
 		if f, ok := in[n]; ok {
 			if p.r, err = open(f); err != nil {
 				return nil, err
@@ -408,11 +409,11 @@ func lowestTie(ports []uint32, best int, readers map[uint32]*pcapfile.Reader, t 
 // into one datapath port; without a writer, what it is sent is counted and
 // dropped.
 type filePort struct {
-	name  string
-	r     *pcapfile.Reader
-	w     *pcapfile.Writer
-	stats dpio.Counters
-	done  bool
+	name string
+	r    *pcapfile.Reader
+	w    *pcapfile.Writer
+	sink *dpio.DiscardPort // counts and drops what is sent when w is nil
+	done bool
 }
 
 func (p *filePort) Read(pkts []*dpio.Packet) (int, error) {
@@ -426,13 +427,7 @@ func (p *filePort) Write(pkts []*dpio.Packet) (int, error) {
 	if p.w != nil {
 		return p.w.Write(pkts)
 	}
-	var bytes uint64
-	for _, pk := range pkts {
-		bytes += uint64(pk.Len())
-	}
-	p.stats.TxPackets.Add(uint64(len(pkts)))
-	p.stats.TxBytes.Add(bytes)
-	return len(pkts), nil
+	return p.sink.Write(pkts)
 }
 
 func (p *filePort) BatchSize() int { return dpio.DefaultBatchSize }
@@ -442,7 +437,7 @@ func (p *filePort) Info() dpio.PortInfo {
 }
 
 func (p *filePort) Stats() dpio.PortStats {
-	s := p.stats.Snapshot()
+	s := p.sink.Stats()
 	if p.r != nil {
 		rs := p.r.Stats()
 		s.RxPackets, s.RxBytes, s.RxErrors, s.RxDropped = rs.RxPackets, rs.RxBytes, rs.RxErrors, rs.RxDropped
@@ -459,9 +454,11 @@ func (p *filePort) Close() error {
 		return nil
 	}
 	p.done = true
-	var err error
+	err := p.sink.Close()
 	if p.r != nil {
-		err = p.r.Close()
+		if rerr := p.r.Close(); rerr != nil {
+			err = rerr
+		}
 	}
 	if p.w != nil {
 		if werr := p.w.Close(); werr != nil && err == nil {
