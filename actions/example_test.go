@@ -1,0 +1,26 @@
+package actions_test
+
+import (
+	"fmt"
+
+	"github.com/b7cafead/datapath/actions"
+)
+
+// Parse an action list in ovs-dpctl syntax and print it back.
+func ExampleParse() {
+	l, err := actions.Parse("set(ipv4(ttl=63)),2,set(udp(dst=5353)),3")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, a := range l {
+		fmt.Println(a.Type, a.String())
+	}
+	fmt.Println(l)
+	// Output:
+	// set_masked set(ipv4(ttl=63))
+	// output 2
+	// set_masked set(udp(dst=5353))
+	// output 3
+	// set(ipv4(ttl=63)),2,set(udp(dst=5353)),3
+}
