@@ -26,6 +26,7 @@ const (
 	TypeDrop      Type = 24 // OVS_ACTION_ATTR_DROP
 )
 
+// String returns the action type's name.
 func (t Type) String() string {
 	switch t {
 	case TypeOutput:
@@ -54,6 +55,7 @@ const (
 
 var attrNames = map[Attr]string{AttrEthernet: "eth", AttrIPv4: "ipv4", AttrTCP: "tcp", AttrUDP: "udp"}
 
+// String returns the attribute's name in flow text ("eth", "ipv4", ...).
 func (a Attr) String() string {
 	if n, ok := attrNames[a]; ok {
 		return n

@@ -26,6 +26,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error formats the message with the offset and the text near it.
 func (e *SyntaxError) Error() string {
 	near := e.Text[min(e.Offset, len(e.Text)):]
 	if len(near) > 40 {

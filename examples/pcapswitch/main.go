@@ -49,8 +49,10 @@ func main() {
 // portFiles is a repeated "N=FILE" flag.
 type portFiles map[uint32]string
 
+// String implements flag.Value.
 func (p portFiles) String() string { return fmt.Sprint(map[uint32]string(p)) }
 
+// Set implements flag.Value: it adds one "N=FILE".
 func (p portFiles) Set(s string) error {
 	n, file, ok := strings.Cut(s, "=")
 	if !ok || file == "" {
@@ -416,6 +418,7 @@ type filePort struct {
 	done bool
 }
 
+// Read implements dpio.Port: the capture's packets, then io.EOF.
 func (p *filePort) Read(pkts []*dpio.Packet) (int, error) {
 	if p.r == nil {
 		return 0, io.EOF
@@ -423,6 +426,7 @@ func (p *filePort) Read(pkts []*dpio.Packet) (int, error) {
 	return p.r.Read(pkts)
 }
 
+// Write implements dpio.Port: to the output capture, or counted and dropped.
 func (p *filePort) Write(pkts []*dpio.Packet) (int, error) {
 	if p.w != nil {
 		return p.w.Write(pkts)
@@ -430,12 +434,15 @@ func (p *filePort) Write(pkts []*dpio.Packet) (int, error) {
 	return p.sink.Write(pkts)
 }
 
+// BatchSize implements dpio.Port.
 func (p *filePort) BatchSize() int { return dpio.DefaultBatchSize }
 
+// Info implements dpio.Port.
 func (p *filePort) Info() dpio.PortInfo {
 	return dpio.PortInfo{Name: p.name, MTU: 65535, LinkUp: true, Headroom: dpio.DefaultHeadroom}
 }
 
+// Stats implements dpio.Port.
 func (p *filePort) Stats() dpio.PortStats {
 	s := p.sink.Stats()
 	if p.r != nil {
@@ -449,6 +456,7 @@ func (p *filePort) Stats() dpio.PortStats {
 	return s
 }
 
+// Close implements dpio.Port: it closes both captures.
 func (p *filePort) Close() error {
 	if p.done {
 		return nil
