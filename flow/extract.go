@@ -78,6 +78,19 @@ func ExtractLayout(b []byte, inPort uint32, k *Key, l *Layout) {
 		if extractARP(b, k) {
 			l.L3 = off
 		}
+	case EthTypeMPLS, EthTypeMPLSM:
+		// Label stack entries up to the bottom of the stack; OVS keeps
+		// the first three and does not look beyond the stack.
+		for n := 0; len(b) >= 4; n++ {
+			lse := be.Uint32(b)
+			if n < MaxMPLSLabels {
+				k.MplsLSE[n] = lse
+			}
+			b = b[4:]
+			if lse&MPLSBOSMask != 0 {
+				break
+			}
+		}
 	}
 }
 

@@ -301,6 +301,9 @@ func keyDiff(got, want Key) string {
 	var s string
 	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
 	for i := 0; i < g.NumField(); i++ {
+		if !g.Type().Field(i).IsExported() {
+			continue
+		}
 		if !reflect.DeepEqual(g.Field(i).Interface(), w.Field(i).Interface()) {
 			s += fmt.Sprintf("\n\t%s: got %#v, want %#v", g.Type().Field(i).Name, g.Field(i).Interface(), w.Field(i).Interface())
 		}

@@ -97,6 +97,9 @@ func (f *formatter) l3l4(k, m *Key) {
 		if m.IPv6Src != ([16]byte{}) || m.IPv6Dst != ([16]byte{}) || m.IPv6Label != 0 || m.NwProto != 0 || m.NwTos != 0 || m.NwTTL != 0 || m.NwFrag&FragAny != 0 {
 			f.whole("ipv6", k, m)
 		}
+	case EthTypeMPLS, EthTypeMPLSM:
+		f.mpls(k, m)
+		return
 	case EthTypeARP, EthTypeRARP:
 		if m.NwSrc != ([4]byte{}) || m.NwDst != ([4]byte{}) || m.NwProto != 0 || m.ArpSHA != ([6]byte{}) || m.ArpTHA != ([6]byte{}) {
 			f.whole("arp", k, m)
@@ -203,6 +206,66 @@ func (f *formatter) whole(name string, k, m *Key) bool {
 	}
 	f.end()
 	return true
+}
+
+// mplsLabels counts the label stack entries a key holds, as OVS's
+// flow_count_mpls_labels does: up to the first with the bottom-of-stack
+// bit, else the non-zero ones.
+func mplsLabels(k *Key) int {
+	n := 0
+	for i, lse := range k.MplsLSE {
+		if lse&MPLSBOSMask != 0 {
+			return i + 1
+		}
+		if lse != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// mpls formats the mpls() attribute: every entry as label,tc,ttl,bos, all
+// with masks unless every entry is matched exactly.
+func (f *formatter) mpls(k, m *Key) {
+	n := mplsLabels(k)
+	exact, any := true, false
+	for i := 0; i < n; i++ {
+		exact = exact && m.MplsLSE[i] == ^uint32(0)
+		any = any || m.MplsLSE[i] != 0
+	}
+	if !any {
+		return
+	}
+	f.attr("mpls")
+	for i := 0; i < n; i++ {
+		v, mk := k.MplsLSE[i], m.MplsLSE[i]
+		f.b = append(f.b, "label="...)
+		f.b = strconv.AppendUint(f.b, uint64(v>>MPLSLabelShift), 10)
+		if !exact {
+			f.b = append(f.b, "/0x"...)
+			f.b = strconv.AppendUint(f.b, uint64(mk>>MPLSLabelShift), 16)
+		}
+		f.b = append(f.b, ",tc="...)
+		f.b = strconv.AppendUint(f.b, uint64(v&MPLSTCMask>>MPLSTCShift), 10)
+		if !exact {
+			f.b = append(f.b, '/')
+			f.b = strconv.AppendUint(f.b, uint64(mk&MPLSTCMask>>MPLSTCShift), 16)
+		}
+		f.b = append(f.b, ",ttl="...)
+		f.b = strconv.AppendUint(f.b, uint64(v&MPLSTTLMask), 10)
+		if !exact {
+			f.b = append(f.b, "/0x"...)
+			f.b = strconv.AppendUint(f.b, uint64(mk&MPLSTTLMask), 16)
+		}
+		f.b = append(f.b, ",bos="...)
+		f.b = strconv.AppendUint(f.b, uint64(v&MPLSBOSMask>>8), 10)
+		if !exact {
+			f.b = append(f.b, '/')
+			f.b = strconv.AppendUint(f.b, uint64(mk&MPLSBOSMask>>8), 16)
+		}
+		f.sep()
+	}
+	f.end()
 }
 
 // formatter appends attributes and fields with OVS's separators.

@@ -90,7 +90,25 @@ type Key struct {
 	ArpTHA [6]byte // ARP target hardware address; ND target link-layer address
 
 	NdTarget [16]byte // IPv6 neighbour discovery target
+
+	// MplsLSE are up to three MPLS label stack entries (label, traffic
+	// class, bottom-of-stack bit, TTL), outermost first, as on the wire.
+	MplsLSE [MaxMPLSLabels]uint32
+	_       [4]byte
 }
+
+// MaxMPLSLabels is the number of MPLS label stack entries the key holds.
+const MaxMPLSLabels = 3
+
+// MPLS label stack entry fields.
+const (
+	MPLSLabelMask  = 0xfffff000
+	MPLSLabelShift = 12
+	MPLSTCMask     = 0x00000e00
+	MPLSTCShift    = 9
+	MPLSBOSMask    = 0x00000100
+	MPLSTTLMask    = 0x000000ff
+)
 
 // KeyWords is the size of a Key in 64-bit words.
 const KeyWords = int(unsafe.Sizeof(Key{}) / 8)

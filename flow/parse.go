@@ -535,6 +535,8 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		}
 		k.NwProto, mk.NwProto = uint8(op), uint8(opm)
 		return err
+	case "mpls":
+		return p.mplsAttr(m, start)
 	case "nd":
 		return p.setFields(name, fieldSet{
 			"target": ipv6f(&k.NdTarget, &mk.NdTarget),
@@ -543,6 +545,56 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		})
 	}
 	return p.errAt(start, "unknown or unsupported attribute %s", name)
+}
+
+// mplsAttr parses mpls(label=L,tc=T,ttl=N,bos=B[,label=...]): one group
+// of the four fields per label stack entry, outermost first.
+func (p *parser) mplsAttr(m *Match, start int) error {
+	n := -1
+	var given [MaxMPLSLabels]map[string]bool
+	fields := map[string]struct {
+		shift uint
+		width uint32
+	}{"label": {MPLSLabelShift, 0xfffff}, "tc": {MPLSTCShift, 7}, "ttl": {0, 0xff}, "bos": {8, 1}}
+	err := p.fields("mpls", func(name, val, mask string) error {
+		fd, ok := fields[name]
+		if !ok {
+			return fmt.Errorf("unknown field")
+		}
+		if name == "label" || n < 0 {
+			n++
+		}
+		if n >= MaxMPLSLabels {
+			return fmt.Errorf("more than %d label stack entries", MaxMPLSLabels)
+		}
+		if given[n] == nil {
+			given[n] = map[string]bool{}
+		}
+		if given[n][name] {
+			return fmt.Errorf("given twice in one label stack entry")
+		}
+		given[n][name] = true
+		v, mk, err := num(val, mask, 32)
+		if err != nil {
+			return err
+		}
+		if v > uint64(fd.width) {
+			return fmt.Errorf("%s out of range", val)
+		}
+		if mask == "" {
+			mk = uint64(fd.width)
+		}
+		m.Key.MplsLSE[n] |= uint32(v&uint64(fd.width)) << fd.shift
+		m.Mask.MplsLSE[n] |= uint32(mk&uint64(fd.width)) << fd.shift
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return p.errAt(start, "mpls: no label stack entry")
+	}
+	return nil
 }
 
 // check moves the eth_type of each level into the key and applies the
@@ -558,6 +610,9 @@ func (p *parser) check(m *Match) error {
 	_, hasEth := p.seen[0]["eth"]
 	if _, ok := p.seen[0]["eth_type"]; !ok || p.ethMask[0] != 0xffff {
 		return p.errAt(len(p.s), "eth_type() is required, matched exactly (a key without it matches no Ethernet II frame)")
+	}
+	if _, ok := p.seen[0]["packet_type"]; ok && hasEth && (k.PacketType != 0 || mk.PacketType == 0) {
+		return p.errAt(p.seen[0]["packet_type"], "packet_type() with eth() must be Ethernet, packet_type(ns=0,id=0)")
 	}
 	if !hasEth {
 		// OVS keeps a key without eth() as the non-Ethernet packet type
@@ -607,11 +662,13 @@ func (p *parser) check(m *Match) error {
 			return missing("eth_type", "encap()")
 		}
 		exact := tm == 0xffff
-		l3 := map[uint16]string{EthTypeIPv4: "ipv4", EthTypeIPv6: "ipv6", EthTypeARP: "arp", EthTypeRARP: "arp"}
-		for _, n := range []string{"ipv4", "ipv6", "arp"} {
+		l3 := map[uint16]string{EthTypeIPv4: "ipv4", EthTypeIPv6: "ipv6", EthTypeARP: "arp", EthTypeRARP: "arp",
+			EthTypeMPLS: "mpls", EthTypeMPLSM: "mpls"}
+		for _, n := range []string{"ipv4", "ipv6", "arp", "mpls"} {
 			if has(n) && (!exact || l3[t] != n) {
 				return extra(n, "does not fit eth_type; it needs "+map[string]string{
-					"ipv4": "eth_type(0x0800)", "ipv6": "eth_type(0x86dd)", "arp": "eth_type(0x0806) or eth_type(0x8035)"}[n])
+					"ipv4": "eth_type(0x0800)", "ipv6": "eth_type(0x86dd)", "arp": "eth_type(0x0806) or eth_type(0x8035)",
+					"mpls": "eth_type(0x8847) or eth_type(0x8848)"}[n])
 			}
 		}
 		want := ""
@@ -620,6 +677,14 @@ func (p *parser) check(m *Match) error {
 		}
 		if want != "" && !has(want) {
 			return missing(want, fmt.Sprintf("eth_type(%#04x)", t))
+		}
+		if want == "mpls" {
+			// The entries given must end the stack: the last needs the
+			// bottom-of-stack bit, as OVS requires.
+			last := mplsLabels(k) - 1
+			if last < 0 || k.MplsLSE[last]&MPLSBOSMask == 0 {
+				return extra("mpls", "needs bos=1 on its last label stack entry")
+			}
 		}
 		// Layer 4: implied by an IP protocol unless the key is a later
 		// fragment.

@@ -48,6 +48,8 @@ var diffFlows = []string{
 	// A TTL rewrite whose incremental checksum needs the carry folded
 	// twice (checksum 0, TTL 0 -> 1: OVS gives 0xfeff).
 	"in_port(3),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,proto=0,frag=no) set(ipv4(ttl=1)),2",
+	// MPLS: the label stack is matched, nothing beyond it.
+	"in_port(2),eth(),eth_type(0x8847),mpls(label=100,tc=3,ttl=64,bos=1) 3",
 	// Partially masked address rewrite.
 	"in_port(3),eth(),eth_type(0x0800),ipv4(src=10.9.0.0/255.255.0.0,frag=no) set(ipv4(src=10.8.0.0/255.255.0.0)),set(eth(dst=00:00:00:00:00:0c)),1",
 }
@@ -80,10 +82,21 @@ func diffPackets() []timedFrame {
 	add(3, testpkt.UDP(testpkt.Frame{IPSrc: "10.9.7.7", IPDst: "10.0.0.1", SrcPort: 1, DstPort: 2}))
 	add(3, testpkt.TCP(testpkt.Frame{IPSrc: "10.9.8.8", IPDst: "10.0.0.1", SrcPort: 1, DstPort: 2, TCPFlags: "SA"}))
 	add(3, zeroChecksumTTL0())
+	add(2, mplsFrame(100, 3, 64), mplsFrame(101, 3, 64))
 	// Misses: dropped by both.
 	add(1, testpkt.UDP(testpkt.Frame{IPDst: "10.7.7.7", SrcPort: 1, DstPort: 1}))
 	add(3, testpkt.ICMPEcho(testpkt.Frame{IPSrc: "10.10.0.1"}))
 	return out
+}
+
+// mplsFrame is an Ethernet frame with one MPLS label stack entry in front
+// of an IPv4/UDP packet.
+func mplsFrame(label uint32, tc, ttl uint8) []byte {
+	inner := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
+	f := append([]byte(nil), inner[:12]...)
+	f = append(f, 0x88, 0x47)
+	f = binary.BigEndian.AppendUint32(f, label<<12|uint32(tc)<<9|1<<8|uint32(ttl))
+	return append(f, inner[14:]...)
 }
 
 // zeroChecksumTTL0 is an IPv4 packet (protocol 0, TTL 0) whose header
@@ -207,10 +220,10 @@ func TestDifferentialAgainstOVS(t *testing.T) {
 	}
 
 	// Port 2: 3 plain, 1 TTL-rewritten copy, 1 zero-checksum, 1 unmasked
-	// set, 1 ARP, 1 TTL 0 -> 1; port 3: 1 query, 2 TCP, 1 ARP; port 1:
-	// VLAN, IPv6, 2 from port 3.
-	if compared != 16 {
-		t.Errorf("OVS transmitted %d packets in all, want 16", compared)
+	// set, 1 ARP, 1 TTL 0 -> 1; port 3: 1 query, 2 TCP, 1 ARP, 1 MPLS;
+	// port 1: VLAN, IPv6, 2 from port 3.
+	if compared != 17 {
+		t.Errorf("OVS transmitted %d packets in all, want 17", compared)
 	}
 
 	ovsFlows, err := o.DumpFlows()
@@ -260,6 +273,10 @@ var dumpCases = []string{
 	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=17,frag=no),udp() set(udp(src=1/0xff)),2",
 	"in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) set(eth(dst=00:00:00:00:00:01)),2",
 	"in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) 2,,3",
+	"in_port(1),eth(),eth_type(0x8847),mpls(label=100,tc=3,ttl=64,bos=1) 2",
+	"in_port(1),eth(),eth_type(0x8848),mpls(label=100/0xff,tc=3,ttl=64,bos=1) 2",
+	"in_port(1),eth(),eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=0,label=200,tc=0,ttl=63,bos=1) 2",
+	"in_port(1),eth(),eth_type(0x8100),vlan(vid=7),encap(eth_type(0x8847),mpls(label=5,tc=0,ttl=1,bos=1)) 2",
 }
 
 // badCases are flows OVS refuses; pcapswitch must refuse them too.
@@ -282,6 +299,10 @@ var badCases = []string{
 	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0) 2",
 	"in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) output:2",
 	"in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) drop,2",
+	"in_port(1),eth(),eth_type(0x8847),mpls(label=100) 2",
+	"in_port(1),eth(),eth_type(0x8847) 2",
+	"in_port(1),eth(),eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=0) 2",
+	"in_port(1),eth(),eth_type(0x0800),mpls(label=100,tc=0,ttl=64,bos=1) 2",
 }
 
 func TestDumpFormatAgainstOVS(t *testing.T) {
