@@ -23,6 +23,7 @@ func AppendFormat(dst []byte, key, mask *Key) []byte {
 	k, m := key, mask
 	f.u32hex("skb_priority", k.Priority, m.Priority)
 	f.u32hex("skb_mark", k.SkbMark, m.SkbMark)
+	f.ct(k, m)
 	f.u32hex("recirc_id", k.RecircID, m.RecircID)
 	f.u32hex("dp_hash", k.DpHash, m.DpHash)
 	if m.InPort != 0 {
@@ -206,6 +207,99 @@ func (f *formatter) whole(name string, k, m *Key) bool {
 	}
 	f.end()
 	return true
+}
+
+// ctStateNames are OVS's names of the ct_state bits, lowest first.
+var ctStateNames = [8]string{"new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"}
+
+// ct formats the connection tracking attributes as OVS does: ct_state as
+// +flag/-flag for every matched bit, zone, mark and label in hex, and the
+// original tuple (for a key with a tuple protocol) as ct_tuple4 or
+// ct_tuple6.
+func (f *formatter) ct(k, m *Key) {
+	if m.CtState != 0 {
+		f.attr("ct_state")
+		for i, n := range ctStateNames {
+			if m.CtState&(1<<i) != 0 {
+				if k.CtState&(1<<i) != 0 {
+					f.b = append(f.b, '+')
+				} else {
+					f.b = append(f.b, '-')
+				}
+				f.b = append(f.b, n...)
+			}
+		}
+		f.end()
+	}
+	if m.CtZone != 0 {
+		f.attr("ct_zone")
+		f.b = appendHexC(f.b, uint64(k.CtZone))
+		if m.CtZone != 0xffff {
+			f.b = append(f.b, '/')
+			f.b = appendHexC(f.b, uint64(m.CtZone))
+		}
+		f.end()
+	}
+	f.u32hex("ct_mark", k.CtMark, m.CtMark)
+	if m.CtLabel != ([16]byte{}) {
+		f.attr("ct_label")
+		f.b = appendHexBytes(f.b, k.CtLabel[:])
+		if m.CtLabel != allOnes16 {
+			f.b = append(f.b, '/')
+			f.b = appendHexBytes(f.b, m.CtLabel[:])
+		}
+		f.end()
+	}
+	if k.CtNwProto == 0 {
+		return
+	}
+	switch k.EthType {
+	case EthTypeIPv4:
+		if m.CtNwSrc != ([4]byte{}) || m.CtNwDst != ([4]byte{}) || m.CtNwProto != 0 || m.CtTpSrc != 0 || m.CtTpDst != 0 {
+			f.attr("ct_tuple4")
+			f.ipv4("src", k.CtNwSrc, m.CtNwSrc)
+			f.ipv4("dst", k.CtNwDst, m.CtNwDst)
+			f.u8("proto", k.CtNwProto, m.CtNwProto)
+			f.be16("tp_src", k.CtTpSrc, m.CtTpSrc)
+			f.be16("tp_dst", k.CtTpDst, m.CtTpDst)
+			f.end()
+		}
+	case EthTypeIPv6:
+		if m.CtIPv6Src != ([16]byte{}) || m.CtIPv6Dst != ([16]byte{}) || m.CtNwProto != 0 || m.CtTpSrc != 0 || m.CtTpDst != 0 {
+			f.attr("ct_tuple6")
+			f.ipv6("src", k.CtIPv6Src, m.CtIPv6Src)
+			f.ipv6("dst", k.CtIPv6Dst, m.CtIPv6Dst)
+			f.u8("proto", k.CtNwProto, m.CtNwProto)
+			// OVS prints the IPv6 tuple's ports under these names.
+			f.be16("src_port", k.CtTpSrc, m.CtTpSrc)
+			f.be16("dst_port", k.CtTpDst, m.CtTpDst)
+			f.end()
+		}
+	}
+}
+
+// appendHexBytes formats a big-endian byte string as OVS's ds_put_hex
+// does: "0x" and the digits without leading zero bytes, or "0".
+func appendHexBytes(dst []byte, b []byte) []byte {
+	const hex = "0123456789abcdef"
+	printed := false
+	for _, c := range b {
+		switch {
+		case printed:
+			dst = append(dst, hex[c>>4], hex[c&15])
+		case c != 0:
+			dst = append(dst, "0x"...)
+			if c>>4 != 0 {
+				dst = append(dst, hex[c>>4])
+			}
+			dst = append(dst, hex[c&15])
+			printed = true
+		}
+	}
+	if !printed {
+		dst = append(dst, '0')
+	}
+	return dst
 }
 
 // mplsLabels counts the label stack entries a key holds, as OVS's

@@ -95,7 +95,34 @@ type Key struct {
 	// class, bottom-of-stack bit, TTL), outermost first, as on the wire.
 	MplsLSE [MaxMPLSLabels]uint32
 	_       [4]byte
+
+	// Connection tracking state, set by the ct action (never by
+	// extraction), and the original direction's tuple.
+	CtState   uint8 // CtStateNew, ...
+	CtNwProto uint8 // original tuple: IP protocol
+	CtZone    uint16
+	CtMark    uint32
+	CtLabel   [16]byte // 128-bit label, most significant byte first
+	CtNwSrc   [4]byte  // original tuple: IPv4 source
+	CtNwDst   [4]byte  // original tuple: IPv4 destination
+	CtTpSrc   uint16   // original tuple: source port
+	CtTpDst   uint16   // original tuple: destination port
+	_         [4]byte
+	CtIPv6Src [16]byte // original tuple: IPv6 source
+	CtIPv6Dst [16]byte // original tuple: IPv6 destination
 }
+
+// Connection tracking state bits of Key.CtState (OVS_CS_F_*).
+const (
+	CtStateNew         = 0x01
+	CtStateEstablished = 0x02
+	CtStateRelated     = 0x04
+	CtStateReplyDir    = 0x08
+	CtStateInvalid     = 0x10
+	CtStateTracked     = 0x20
+	CtStateSrcNAT      = 0x40
+	CtStateDstNAT      = 0x80
+)
 
 // MaxMPLSLabels is the number of MPLS label stack entries the key holds.
 const MaxMPLSLabels = 3

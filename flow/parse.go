@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"math/big"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -409,7 +410,8 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 	}
 	if depth > 0 {
 		switch name {
-		case "recirc_id", "dp_hash", "skb_priority", "skb_mark", "in_port", "packet_type", "eth":
+		case "recirc_id", "dp_hash", "skb_priority", "skb_mark", "in_port", "packet_type", "eth",
+			"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6":
 			return p.errAt(start, "%s not allowed inside encap()", name)
 		}
 	}
@@ -537,6 +539,55 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		return err
 	case "mpls":
 		return p.mplsAttr(m, start)
+	case "ct_state":
+		val, msk := p.scalar()
+		v, mask, err := parseCtState(val, msk)
+		if err != nil {
+			return p.errAt(start, "ct_state: %v", err)
+		}
+		k.CtState, mk.CtState = v, mask
+		return nil
+	case "ct_zone":
+		val, msk := p.scalar()
+		a, b, err := num(val, msk, 16)
+		if err != nil {
+			return p.errAt(start, "%s: %v", name, err)
+		}
+		k.CtZone, mk.CtZone = uint16(a), uint16(b)
+		return nil
+	case "ct_mark":
+		return u32(&k.CtMark, &mk.CtMark)
+	case "ct_label":
+		val, msk := p.scalar()
+		var err error
+		if k.CtLabel, err = parseHex128(val); err == nil {
+			mk.CtLabel = allOnes16
+			if msk != "" {
+				mk.CtLabel, err = parseHex128(msk)
+			}
+		}
+		if err != nil {
+			return p.errAt(start, "ct_label: %v", err)
+		}
+		return nil
+	case "ct_tuple4":
+		return p.setFields(name, fieldSet{
+			"src":    ipv4f(&k.CtNwSrc, &mk.CtNwSrc),
+			"dst":    ipv4f(&k.CtNwDst, &mk.CtNwDst),
+			"proto":  u8f(&k.CtNwProto, &mk.CtNwProto),
+			"tp_src": u16f(&k.CtTpSrc, &mk.CtTpSrc),
+			"tp_dst": u16f(&k.CtTpDst, &mk.CtTpDst),
+		})
+	case "ct_tuple6":
+		return p.setFields(name, fieldSet{
+			"src":      ipv6f(&k.CtIPv6Src, &mk.CtIPv6Src),
+			"dst":      ipv6f(&k.CtIPv6Dst, &mk.CtIPv6Dst),
+			"proto":    u8f(&k.CtNwProto, &mk.CtNwProto),
+			"tp_src":   u16f(&k.CtTpSrc, &mk.CtTpSrc),
+			"tp_dst":   u16f(&k.CtTpDst, &mk.CtTpDst),
+			"src_port": u16f(&k.CtTpSrc, &mk.CtTpSrc),
+			"dst_port": u16f(&k.CtTpDst, &mk.CtTpDst),
+		})
 	case "nd":
 		return p.setFields(name, fieldSet{
 			"target": ipv6f(&k.NdTarget, &mk.NdTarget),
@@ -640,7 +691,8 @@ func (p *parser) check(m *Match) error {
 			k.VlanTPID[level], mk.VlanTPID[level] = t, 0xffff
 			for n := range seen {
 				switch n {
-				case "vlan", "encap", "eth_type", "eth", "packet_type", "in_port", "recirc_id", "dp_hash", "skb_priority", "skb_mark":
+				case "vlan", "encap", "eth_type", "eth", "packet_type", "in_port", "recirc_id", "dp_hash", "skb_priority", "skb_mark",
+					"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6":
 				default:
 					return extra(n, "must be inside encap() of the VLAN tag")
 				}
@@ -731,6 +783,78 @@ func (p *parser) check(m *Match) error {
 		}
 		return nil
 	}
+}
+
+// parseCtState parses ct_state as OVS writes it: "+trk-new", "trk|est"
+// (the named bits set, all eight matched), or a number with an optional
+// mask.
+func parseCtState(val, mask string) (v, m uint8, err error) {
+	if val == "" {
+		return 0, 0, fmt.Errorf("empty")
+	}
+	if c := val[0]; c >= '0' && c <= '9' {
+		a, b, err := num(val, mask, 8)
+		return uint8(a), uint8(b), err
+	}
+	if mask != "" {
+		return 0, 0, fmt.Errorf("a mask needs numeric flags")
+	}
+	lookup := func(n string) (uint8, error) {
+		for i, x := range ctStateNames {
+			if x == n {
+				return 1 << i, nil
+			}
+		}
+		return 0, fmt.Errorf("unknown ct_state flag %q", n)
+	}
+	if val[0] == '+' || val[0] == '-' {
+		for i := 0; i < len(val); {
+			j := i + 1
+			for j < len(val) && val[j] != '+' && val[j] != '-' {
+				j++
+			}
+			bit, err := lookup(val[i+1 : j])
+			if err != nil {
+				return 0, 0, err
+			}
+			if m&bit != 0 {
+				return 0, 0, fmt.Errorf("flag %s given twice", val[i+1:j])
+			}
+			m |= bit
+			if val[i] == '+' {
+				v |= bit
+			}
+			i = j
+		}
+		return v, m, nil
+	}
+	for _, n := range strings.Split(val, "|") {
+		bit, err := lookup(n)
+		if err != nil {
+			return 0, 0, err
+		}
+		v |= bit
+	}
+	return v, 0xff, nil
+}
+
+// parseHex128 parses a number of up to 128 bits (decimal or 0x hex) into
+// 16 big-endian bytes.
+func parseHex128(s string) ([16]byte, error) {
+	var out [16]byte
+	digits, base := s, 10
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		digits, base = s[2:], 16
+	}
+	if digits == "" {
+		return out, fmt.Errorf("%q is not a number", s)
+	}
+	n, ok := new(big.Int).SetString(digits, base)
+	if !ok || n.Sign() < 0 || n.BitLen() > 128 {
+		return out, fmt.Errorf("%q is not a 128-bit number", s)
+	}
+	n.FillBytes(out[:])
+	return out, nil
 }
 
 // parseTCPFlags parses "syn|ack", "+syn-ack", or a number with optional
