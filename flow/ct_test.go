@@ -61,3 +61,22 @@ func TestCtText(t *testing.T) {
 		t.Error("match for +new")
 	}
 }
+
+// TestExtractClearsCt checks that extraction into a reused key clears the
+// conntrack part that extraction itself never writes.
+func TestExtractClearsCt(t *testing.T) {
+	frame := []byte{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x12, 0x34, 0, 0}
+	k := Key{CtState: CtStateTracked, CtLabel: [16]byte{15: 1}, CtIPv6Dst: [16]byte{0: 1}, TpSrc: 9}
+	Extract(frame, 3, &k)
+	want := Key{InPort: 3, EthSrc: [6]byte{5: 1}, EthDst: [6]byte{5: 2}, EthType: 0x1234}
+	if k != want {
+		t.Errorf("got %+v", k)
+	}
+	// Keys that differ only in conntrack state hash alike for the
+	// exact-match cache but compare different.
+	a, b := want, want
+	b.CtMark = 1
+	if a.hashPacketPart() != b.hashPacketPart() || a == b {
+		t.Error("conntrack state must not change the packet-part hash but must change equality")
+	}
+}

@@ -52,7 +52,7 @@ func NewEMC[V Liveness](invProb uint32) *EMC[V] {
 
 // Hash returns the hash the cache uses for k; callers that look up and
 // then insert the same key compute it once.
-func (c *EMC[V]) Hash(k *Key) uint64 { return k.Hash(0) }
+func (c *EMC[V]) Hash(k *Key) uint64 { return k.hashPacketPart() }
 
 // Lookup returns the cached value for the exact key k with hash h.
 func (c *EMC[V]) Lookup(k *Key, h uint64) (v V, ok bool) {

@@ -26,7 +26,8 @@ type Layout struct {
 
 // ExtractLayout is Extract that also reports where the headers are.
 func ExtractLayout(b []byte, inPort uint32, k *Key, l *Layout) {
-	*k = Key{InPort: inPort}
+	k.clearPacketPart()
+	k.InPort = inPort
 	*l = Layout{}
 	if len(b) < 14 {
 		return

@@ -140,6 +140,43 @@ const (
 // KeyWords is the size of a Key in 64-bit words.
 const KeyWords = int(unsafe.Sizeof(Key{}) / 8)
 
+// packetWords is the number of leading words of a Key that extraction
+// writes (metadata and header fields). The words after them hold state
+// that other stages set (connection tracking), which is zero for most
+// packets; extraction and the exact-match cache treat them apart.
+const packetWords = int(unsafe.Offsetof(Key{}.CtState) / 8)
+
+// clearPacketPart zeroes the words extraction writes, and the rest only
+// when it is not already zero (a reused key that carried conntrack
+// state), which is cheaper than clearing the whole key every time.
+func (k *Key) clearPacketPart() {
+	w := k.words()
+	*(*[packetWords]uint64)(unsafe.Pointer(w)) = [packetWords]uint64{}
+	var rest uint64
+	for _, x := range w[packetWords:] {
+		rest |= x
+	}
+	if rest != 0 {
+		clear(w[packetWords:])
+	}
+}
+
+// hashPacketPart hashes the words extraction writes. Keys that differ only
+// in the later words hash alike; an exact-match cache then tells them
+// apart by comparing whole keys.
+func (k *Key) hashPacketPart() uint64 {
+	w := (*[packetWords]uint64)(unsafe.Pointer(k))
+	h := uint64(0)
+	i := 0
+	for ; i+2 <= packetWords; i += 2 {
+		h += mum(w[i]^hashK[i&7], w[i+1]^hashK[(i+1)&7])
+	}
+	if i < packetWords {
+		h += mum(w[i]^hashK[i&7], hashK[7])
+	}
+	return mum(h^hashK[1], hashK[2])
+}
+
 func (k *Key) words() *[KeyWords]uint64 { return (*[KeyWords]uint64)(unsafe.Pointer(k)) }
 
 // Masked returns k with every bit that is clear in m cleared.
