@@ -164,18 +164,7 @@ func (k *Key) clearPacketPart() {
 // hashPacketPart hashes the words extraction writes. Keys that differ only
 // in the later words hash alike; an exact-match cache then tells them
 // apart by comparing whole keys.
-func (k *Key) hashPacketPart() uint64 {
-	w := (*[packetWords]uint64)(unsafe.Pointer(k))
-	h := uint64(0)
-	i := 0
-	for ; i+2 <= packetWords; i += 2 {
-		h += mum(w[i]^hashK[i&7], w[i+1]^hashK[(i+1)&7])
-	}
-	if i < packetWords {
-		h += mum(w[i]^hashK[i&7], hashK[7])
-	}
-	return mum(h^hashK[1], hashK[2])
-}
+func (k *Key) hashPacketPart() uint64 { return hashWords(k.words()[:packetWords], 0) }
 
 func (k *Key) words() *[KeyWords]uint64 { return (*[KeyWords]uint64)(unsafe.Pointer(k)) }
 
@@ -220,17 +209,18 @@ func (k *Key) Or(m *Key) {
 }
 
 // Hash returns a hash of the key suitable for hash tables.
-func (k *Key) Hash(seed uint64) uint64 {
-	// Pairs of words are multiplied into 128 bits and folded (as wyhash
-	// does); the products are independent, so the multiplier works on
-	// several at once instead of waiting on a chain.
-	w := k.words()
+func (k *Key) Hash(seed uint64) uint64 { return hashWords(k.words()[:], seed) }
+
+// hashWords hashes 64-bit words: pairs of words are multiplied into 128
+// bits and folded (as wyhash does); the products are independent, so the
+// multiplier works on several at once instead of waiting on a chain.
+func hashWords(w []uint64, seed uint64) uint64 {
 	h := seed
 	i := 0
-	for ; i+2 <= KeyWords; i += 2 {
+	for ; i+2 <= len(w); i += 2 {
 		h += mum(w[i]^hashK[i&7], w[i+1]^hashK[(i+1)&7])
 	}
-	if i < KeyWords {
+	if i < len(w) {
 		h += mum(w[i]^hashK[i&7], hashK[7])
 	}
 	return mum(h^hashK[1], hashK[2])

@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -789,53 +790,68 @@ func (p *parser) check(m *Match) error {
 // (the named bits set, all eight matched), or a number with an optional
 // mask.
 func parseCtState(val, mask string) (v, m uint8, err error) {
+	a, b, err := parseFlags(val, mask, ctStateNames[:], 0xff, "ct_state")
+	return uint8(a), uint8(b), err
+}
+
+// parseFlags parses a flag field the ways OVS writes one: a number with an
+// optional mask; "+name-name" (the named bits matched, set or clear); or
+// "name|name" (the named bits set, every bit of full matched). names[i]
+// is the name of bit i.
+func parseFlags(val, mask string, names []string, full uint64, what string) (v, m uint64, err error) {
 	if val == "" {
 		return 0, 0, fmt.Errorf("empty")
 	}
 	if c := val[0]; c >= '0' && c <= '9' {
-		a, b, err := num(val, mask, 8)
-		return uint8(a), uint8(b), err
+		a, b, err := num(val, mask, bits.Len64(full))
+		if mask == "" {
+			b = full
+		}
+		return a & full, b & full, err
 	}
 	if mask != "" {
 		return 0, 0, fmt.Errorf("a mask needs numeric flags")
 	}
-	lookup := func(n string) (uint8, error) {
-		for i, x := range ctStateNames {
+	lookup := func(n string) (uint64, error) {
+		for i, x := range names {
 			if x == n {
 				return 1 << i, nil
 			}
 		}
-		return 0, fmt.Errorf("unknown ct_state flag %q", n)
+		return 0, fmt.Errorf("unknown %s flag %q", what, n)
 	}
-	if val[0] == '+' || val[0] == '-' {
-		for i := 0; i < len(val); {
-			j := i + 1
-			for j < len(val) && val[j] != '+' && val[j] != '-' {
-				j++
-			}
-			bit, err := lookup(val[i+1 : j])
+	if val[0] != '+' && val[0] != '-' {
+		for _, n := range strings.Split(val, "|") {
+			bit, err := lookup(n)
 			if err != nil {
 				return 0, 0, err
 			}
-			if m&bit != 0 {
-				return 0, 0, fmt.Errorf("flag %s given twice", val[i+1:j])
-			}
-			m |= bit
-			if val[i] == '+' {
-				v |= bit
-			}
-			i = j
+			v |= bit
 		}
-		return v, m, nil
+		return v, full, nil
 	}
-	for _, n := range strings.Split(val, "|") {
-		bit, err := lookup(n)
+	for i := 0; i < len(val); {
+		if val[i] != '+' && val[i] != '-' {
+			return 0, 0, fmt.Errorf("%q: expected + or -", val)
+		}
+		j := i + 1
+		for j < len(val) && val[j] != '+' && val[j] != '-' {
+			j++
+		}
+		bit, err := lookup(val[i+1 : j])
 		if err != nil {
 			return 0, 0, err
 		}
-		v |= bit
+		if m&bit != 0 {
+			return 0, 0, fmt.Errorf("flag %s given twice", val[i+1:j])
+		}
+		m |= bit
+		if val[i] == '+' {
+			v |= bit
+		}
+		i = j
 	}
-	return v, 0xff, nil
+	return v, m, nil
 }
 
 // parseHex128 parses a number of up to 128 bits (decimal or 0x hex) into
@@ -860,60 +876,8 @@ func parseHex128(s string) ([16]byte, error) {
 // parseTCPFlags parses "syn|ack", "+syn-ack", or a number with optional
 // mask. Named flags without a mask match exactly.
 func parseTCPFlags(val, mask string) (v, m uint16, err error) {
-	if val == "" {
-		return 0, 0, fmt.Errorf("empty")
-	}
-	if c := val[0]; c >= '0' && c <= '9' {
-		a, b, err := num(val, mask, 16)
-		if mask == "" {
-			b = 0x0fff
-		}
-		return uint16(a) & 0x0fff, uint16(b) & 0x0fff, err
-	}
-	if mask != "" {
-		return 0, 0, fmt.Errorf("a mask needs numeric flags")
-	}
-	lookup := func(n string) (uint16, error) {
-		for i, x := range tcpFlagNames {
-			if x == n {
-				return 1 << i, nil
-			}
-		}
-		return 0, fmt.Errorf("unknown TCP flag %q", n)
-	}
-	if val[0] == '+' || val[0] == '-' {
-		for i := 0; i < len(val); {
-			set := val[i] == '+'
-			if val[i] != '+' && val[i] != '-' {
-				return 0, 0, fmt.Errorf("%q: expected + or -", val)
-			}
-			j := i + 1
-			for j < len(val) && val[j] != '+' && val[j] != '-' {
-				j++
-			}
-			bit, err := lookup(val[i+1 : j])
-			if err != nil {
-				return 0, 0, err
-			}
-			if m&bit != 0 {
-				return 0, 0, fmt.Errorf("flag %s given twice", val[i+1:j])
-			}
-			m |= bit
-			if set {
-				v |= bit
-			}
-			i = j
-		}
-		return v, m, nil
-	}
-	for _, n := range strings.Split(val, "|") {
-		bit, err := lookup(n)
-		if err != nil {
-			return 0, 0, err
-		}
-		v |= bit
-	}
-	return v, 0x0fff, nil
+	a, b, err := parseFlags(val, mask, tcpFlagNames[:], 0x0fff, "TCP")
+	return uint16(a), uint16(b), err
 }
 
 // ParseAttr parses one key attribute, such as ipv4(ttl=63), at the start
