@@ -50,8 +50,18 @@ func (e *SyntaxError) Error() string {
 // dependencies between attributes (ipv4() needs eth_type(0x0800), udp()
 // needs proto=17, and so on) as OVS does when it converts the text to a
 // flow.
-func Parse(s string) (Match, error) {
-	p := parser{s: s}
+func Parse(s string) (Match, error) { return parse(s, true) }
+
+// ParseKey parses flow text as OVS's odp_flow_from_string does: the syntax
+// only, without the rules by which a datapath accepts a flow (a key may
+// lack eth_type, leave out the attributes its values imply, or match
+// in_port partially). Attributes whose fields the key cannot hold in their
+// place are still refused (ipv4() under eth_type(0x86dd), udp() without
+// proto=17). Use Parse for flows to install.
+func ParseKey(s string) (Match, error) { return parse(s, false) }
+
+func parse(s string, strict bool) (Match, error) {
+	p := parser{s: s, strict: strict}
 	var m Match
 	p.skipSpace()
 	if p.i == len(p.s) {
@@ -89,6 +99,7 @@ type parser struct {
 	// The eth_type value and mask given at each level.
 	ethType, ethMask [MaxVLANs + 1]uint16
 	hasVLAN          [MaxVLANs + 1]bool
+	strict           bool // apply the datapath's rules (Parse), not just syntax
 }
 
 func (p *parser) errf(format string, a ...any) error {
@@ -660,7 +671,7 @@ func (p *parser) mplsAttr(m *Match, start int) error {
 func (p *parser) check(m *Match) error {
 	k, mk := &m.Key, &m.Mask
 	_, hasEth := p.seen[0]["eth"]
-	if _, ok := p.seen[0]["eth_type"]; !ok || p.ethMask[0] != 0xffff {
+	if _, ok := p.seen[0]["eth_type"]; p.strict && (!ok || p.ethMask[0] != 0xffff) {
 		return p.errAt(len(p.s), "eth_type() is required, matched exactly (a key without it matches no Ethernet II frame)")
 	}
 	if _, ok := p.seen[0]["packet_type"]; ok && hasEth && (k.PacketType != 0 || mk.PacketType == 0) {
@@ -679,13 +690,16 @@ func (p *parser) check(m *Match) error {
 		seen := p.seen[level]
 		has := func(n string) bool { _, ok := seen[n]; return ok }
 		missing := func(n, why string) error {
+			if !p.strict {
+				return nil
+			}
 			return p.errAt(len(p.s), "%s() is required by %s", n, why)
 		}
 		extra := func(n, why string) error {
 			return p.errAt(seen[n], "%s() %s", n, why)
 		}
 		t, tm := p.ethType[level], p.ethMask[level]
-		if (t == EthTypeVLAN || t == EthTypeQinQ) && tm == 0xffff && level < MaxVLANs {
+		if (t == EthTypeVLAN || t == EthTypeQinQ) && tm == 0xffff && level < MaxVLANs && (has("vlan") || p.strict) {
 			if !has("vlan") {
 				return missing("vlan", fmt.Sprintf("eth_type(%#04x)", t))
 			}
