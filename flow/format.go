@@ -22,6 +22,7 @@ func AppendFormat(dst []byte, key, mask *Key) []byte {
 	f := formatter{b: dst, start: len(dst)}
 	k, m := key, mask
 	f.u32hex("skb_priority", k.Priority, m.Priority)
+	f.tunnel(k, m)
 	f.u32hex("skb_mark", k.SkbMark, m.SkbMark)
 	f.ct(k, m)
 	f.u32hex("recirc_id", k.RecircID, m.RecircID)
@@ -207,6 +208,92 @@ func (f *formatter) whole(name string, k, m *Key) bool {
 	}
 	f.end()
 	return true
+}
+
+// tunFlagNames are OVS's names of the tunnel flag bits, lowest first.
+var tunFlagNames = [4]string{"oam", "df", "csum", "key"}
+
+// tunnel formats the tunnel() attribute as OVS prints a datapath flow's:
+// present when the key has a tunnel destination; a field prints when the
+// key's value is non-zero (ttl always, tun_id when the key flag is set) and
+// its mask is not zero; the flags print as +flag/-flag unless all four are
+// matched.
+func (f *formatter) tunnel(k, m *Key) {
+	if k.TunDst == ([4]byte{}) && k.TunIPv6Dst == ([16]byte{}) {
+		return
+	}
+	f.attr("tunnel")
+	if k.TunID != 0 || k.TunFlags&TunFlagKey != 0 {
+		if m.TunID != 0 {
+			f.field("tun_id")
+			f.b = append(f.b, "0x"...)
+			f.b = strconv.AppendUint(f.b, k.TunID, 16)
+			if m.TunID != ^uint64(0) {
+				f.b = append(f.b, "/0x"...)
+				f.b = strconv.AppendUint(f.b, m.TunID, 16)
+			}
+			f.sep()
+		}
+	}
+	if k.TunSrc != ([4]byte{}) {
+		f.ipv4("src", k.TunSrc, m.TunSrc)
+	}
+	if k.TunDst != ([4]byte{}) {
+		f.ipv4("dst", k.TunDst, m.TunDst)
+	}
+	if k.TunIPv6Src != ([16]byte{}) {
+		f.ipv6("ipv6_src", k.TunIPv6Src, m.TunIPv6Src)
+	}
+	if k.TunIPv6Dst != ([16]byte{}) {
+		f.ipv6("ipv6_dst", k.TunIPv6Dst, m.TunIPv6Dst)
+	}
+	if k.TunTOS != 0 {
+		f.u8x("tos", k.TunTOS, m.TunTOS)
+	}
+	f.u8("ttl", k.TunTTL, m.TunTTL)
+	if k.TunTpSrc != 0 {
+		f.be16("tp_src", k.TunTpSrc, m.TunTpSrc)
+	}
+	if k.TunTpDst != 0 {
+		f.be16("tp_dst", k.TunTpDst, m.TunTpDst)
+	}
+	// The key flag counts as matched when tun_id is, whatever the mask
+	// says of it (as OVS prints it).
+	fm := m.TunFlags & (TunFlagOAM | TunFlagDF | TunFlagCsum)
+	if m.TunID != 0 {
+		fm |= TunFlagKey
+	}
+	if fm != 0 {
+		f.b = append(f.b, "flags("...)
+		if fm == TunFlagMask {
+			first := true
+			for i, n := range tunFlagNames {
+				if k.TunFlags&(1<<i) != 0 {
+					if !first {
+						f.b = append(f.b, '|')
+					}
+					f.b = append(f.b, n...)
+					first = false
+				}
+			}
+			if first {
+				f.b = append(f.b, '0')
+			}
+		} else {
+			for i, n := range tunFlagNames {
+				if fm&(1<<i) != 0 {
+					if k.TunFlags&(1<<i) != 0 {
+						f.b = append(f.b, '+')
+					} else {
+						f.b = append(f.b, '-')
+					}
+					f.b = append(f.b, n...)
+				}
+			}
+		}
+		f.b = append(f.b, "),"...)
+	}
+	f.end()
 }
 
 // ctStateNames are OVS's names of the ct_state bits, lowest first.

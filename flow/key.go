@@ -110,7 +110,30 @@ type Key struct {
 	_         [4]byte
 	CtIPv6Src [16]byte // original tuple: IPv6 source
 	CtIPv6Dst [16]byte // original tuple: IPv6 destination
+
+	// The tunnel a packet arrived through, set by decapsulation (never
+	// by extraction). A packet has a tunnel key when TunDst or
+	// TunIPv6Dst is set.
+	TunID      uint64
+	TunSrc     [4]byte // outer IPv4 source
+	TunDst     [4]byte // outer IPv4 destination
+	TunIPv6Src [16]byte
+	TunIPv6Dst [16]byte
+	TunTpSrc   uint16 // outer UDP source port
+	TunTpDst   uint16 // outer UDP destination port
+	TunFlags   uint16 // TunFlagOAM, TunFlagDF, TunFlagCsum, TunFlagKey
+	TunTOS     uint8
+	TunTTL     uint8
 }
+
+// Tunnel flags of Key.TunFlags (OVS's FLOW_TNL_F_*).
+const (
+	TunFlagOAM  = 1 << 0
+	TunFlagDF   = 1 << 1 // don't fragment
+	TunFlagCsum = 1 << 2 // outer checksum
+	TunFlagKey  = 1 << 3 // the tunnel carries a key (tun_id)
+	TunFlagMask = 1<<4 - 1
+)
 
 // Connection tracking state bits of Key.CtState (OVS_CS_F_*).
 const (

@@ -30,13 +30,18 @@ var odpWildcardBase = []string{
 }
 
 // odpVariants derives the test's other forms the way odp.at's sed
-// scripts do, for the ones that need no tunnel key.
+// scripts do (not yet those with Geneve, VXLAN GBP or ERSPAN options).
 func odpVariants() map[string][]string {
 	out := map[string][]string{"base": odpWildcardBase}
 	eth := regexp.MustCompile(`(eth\([^)]*\)),*`)
 	for _, l := range odpWildcardBase {
 		out["vlan"] = append(out["vlan"], eth.ReplaceAllString(l, "${1},eth_type(0x8100),vlan(vid=99,pcp=7),encap(")+")")
 		out["skb_priority"] = append(out["skb_priority"], "skb_priority(0x1234/0xff),"+l)
+		out["tunnel, wildcard flag"] = append(out["tunnel, wildcard flag"],
+			"tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,flags(-df+csum+key)),"+l)
+		vlan := eth.ReplaceAllString(l, "${1},eth_type(0x8100),vlan(vid=99,pcp=7),encap(") + ")"
+		out["priority, tunnel, vlan"] = append(out["priority, tunnel, vlan"],
+			"skb_priority(0x1234),tunnel(tun_id=0xfedcba9876543210,src=10.10.10.10,dst=20.20.20.20,tos=0x8,ttl=64,flags(key)),"+vlan)
 		if strings.Contains(l, ",frag=no),") {
 			out["first fragment"] = append(out["first fragment"], strings.Replace(l, ",frag=no),", ",frag=first),", 1))
 			i := strings.Index(l, ",frag=no),")

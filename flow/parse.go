@@ -423,7 +423,7 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 	if depth > 0 {
 		switch name {
 		case "recirc_id", "dp_hash", "skb_priority", "skb_mark", "in_port", "packet_type", "eth",
-			"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6":
+			"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6", "tunnel":
 			return p.errAt(start, "%s not allowed inside encap()", name)
 		}
 	}
@@ -551,6 +551,8 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		return err
 	case "mpls":
 		return p.mplsAttr(m, start)
+	case "tunnel":
+		return p.tunnelAttr(m, start)
 	case "ct_state":
 		val, msk := p.scalar()
 		v, mask, err := parseCtState(val, msk)
@@ -608,6 +610,88 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		})
 	}
 	return p.errAt(start, "unknown or unsupported attribute %s", name)
+}
+
+// tunnelAttr parses tunnel(tun_id=..,src=..,dst=..,ipv6_src=..,
+// ipv6_dst=..,tos=..,ttl=..,tp_src=..,tp_dst=..,flags(..)). Giving tun_id
+// sets and matches the key flag, as OVS does. Under Parse, ttl and a
+// destination are required (OVS refuses a tunnel key without them).
+func (p *parser) tunnelAttr(m *Match, start int) error {
+	k, mk := &m.Key, &m.Mask
+	fs := fieldSet{
+		"tun_id": func(val, mask string) error {
+			a, b, err := num(val, mask, 64)
+			k.TunID, mk.TunID = a, b
+			k.TunFlags |= TunFlagKey
+			mk.TunFlags |= TunFlagKey
+			return err
+		},
+		"src":      ipv4f(&k.TunSrc, &mk.TunSrc),
+		"dst":      ipv4f(&k.TunDst, &mk.TunDst),
+		"ipv6_src": ipv6f(&k.TunIPv6Src, &mk.TunIPv6Src),
+		"ipv6_dst": ipv6f(&k.TunIPv6Dst, &mk.TunIPv6Dst),
+		"tos":      u8f(&k.TunTOS, &mk.TunTOS),
+		"ttl":      u8f(&k.TunTTL, &mk.TunTTL),
+		"tp_src":   u16f(&k.TunTpSrc, &mk.TunTpSrc),
+		"tp_dst":   u16f(&k.TunTpDst, &mk.TunTpDst),
+	}
+	seen := map[string]bool{}
+	for {
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == ')' {
+			break
+		}
+		fstart := p.i
+		name := p.name()
+		if name == "" || p.i >= len(p.s) {
+			return p.errAt(fstart, "tunnel: expected field=value")
+		}
+		if seen[name] {
+			return p.errAt(fstart, "tunnel: %s: given twice", name)
+		}
+		seen[name] = true
+		switch {
+		case p.s[p.i] == '(' && name == "flags":
+			p.i++
+			val, msk := p.scalar()
+			if p.i >= len(p.s) {
+				return p.errAt(fstart, "tunnel: flags: expected )")
+			}
+			p.i++
+			v, mask, err := parseFlags(val, msk, tunFlagNames[:], TunFlagMask, "tunnel")
+			if err != nil {
+				return p.errAt(fstart, "tunnel: flags: %v", err)
+			}
+			k.TunFlags = k.TunFlags&^uint16(mask) | uint16(v)
+			mk.TunFlags |= uint16(mask)
+		case p.s[p.i] == '(':
+			return p.errAt(fstart, "tunnel: %s() options are not supported yet", name)
+		case p.s[p.i] == '=':
+			f, ok := fs[name]
+			if !ok {
+				return p.errAt(fstart, "tunnel: %s: unknown field", name)
+			}
+			p.i++
+			j := p.i
+			for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ')' {
+				p.i++
+			}
+			val, mask, _ := strings.Cut(strings.TrimSpace(p.s[j:p.i]), "/")
+			if err := f(val, mask); err != nil {
+				return p.errAt(fstart, "tunnel: %s: %v", name, err)
+			}
+		default:
+			return p.errAt(fstart, "tunnel: expected field=value")
+		}
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == ',' {
+			p.i++
+		}
+	}
+	if p.strict && (!seen["ttl"] || (!seen["dst"] && !seen["ipv6_dst"])) {
+		return p.errAt(start, "tunnel() needs ttl and a destination (dst or ipv6_dst)")
+	}
+	return nil
 }
 
 // mplsAttr parses mpls(label=L,tc=T,ttl=N,bos=B[,label=...]): one group
@@ -707,7 +791,7 @@ func (p *parser) check(m *Match) error {
 			for n := range seen {
 				switch n {
 				case "vlan", "encap", "eth_type", "eth", "packet_type", "in_port", "recirc_id", "dp_hash", "skb_priority", "skb_mark",
-					"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6":
+					"ct_state", "ct_zone", "ct_mark", "ct_label", "ct_tuple4", "ct_tuple6", "tunnel":
 				default:
 					return extra(n, "must be inside encap() of the VLAN tag")
 				}
