@@ -168,7 +168,8 @@ func (p *parser) attrs(m *Match, depth int) error {
 }
 
 // fields parses "name=value[/mask],..." up to a closing parenthesis,
-// calling set for each field.
+// calling set for each field. A field written "name(value[/mask])" (as
+// tunnel's flags(...)) is passed to set with the name "name()".
 func (p *parser) fields(attr string, set func(name, val, mask string) error) error {
 	for {
 		p.skipSpace()
@@ -177,15 +178,23 @@ func (p *parser) fields(attr string, set func(name, val, mask string) error) err
 		}
 		start := p.i
 		name := p.name()
-		if name == "" || p.i >= len(p.s) || p.s[p.i] != '=' {
+		if name == "" || p.i >= len(p.s) || (p.s[p.i] != '=' && p.s[p.i] != '(') {
 			return p.errAt(start, "%s: expected field=value", attr)
 		}
+		nested := p.s[p.i] == '('
 		p.i++
 		j := p.i
 		for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ')' {
 			p.i++
 		}
 		v := strings.TrimSpace(p.s[j:p.i])
+		if nested {
+			if p.i >= len(p.s) || p.s[p.i] != ')' {
+				return p.errAt(start, "%s: %s: expected )", attr, name)
+			}
+			p.i++
+			name += "()"
+		}
 		val, mask, _ := strings.Cut(v, "/")
 		if err := set(name, val, mask); err != nil {
 			return p.errAt(start, "%s: %s: %v", attr, name, err)
@@ -634,59 +643,29 @@ func (p *parser) tunnelAttr(m *Match, start int) error {
 		"ttl":      u8f(&k.TunTTL, &mk.TunTTL),
 		"tp_src":   u16f(&k.TunTpSrc, &mk.TunTpSrc),
 		"tp_dst":   u16f(&k.TunTpDst, &mk.TunTpDst),
+		"flags()": func(val, mask string) error {
+			v, fm, err := parseFlags(val, mask, tunFlagNames[:], TunFlagMask, "tunnel")
+			k.TunFlags = k.TunFlags&^uint16(fm) | uint16(v)
+			mk.TunFlags |= uint16(fm)
+			return err
+		},
 	}
 	seen := map[string]bool{}
-	for {
-		p.skipSpace()
-		if p.i < len(p.s) && p.s[p.i] == ')' {
-			break
-		}
-		fstart := p.i
-		name := p.name()
-		if name == "" || p.i >= len(p.s) {
-			return p.errAt(fstart, "tunnel: expected field=value")
-		}
-		if seen[name] {
-			return p.errAt(fstart, "tunnel: %s: given twice", name)
+	err := p.fields("tunnel", func(name, val, mask string) error {
+		f, ok := fs[name]
+		switch {
+		case !ok && strings.HasSuffix(name, "()"):
+			return fmt.Errorf("options are not supported yet")
+		case !ok:
+			return fmt.Errorf("unknown field")
+		case seen[name]:
+			return fmt.Errorf("given twice")
 		}
 		seen[name] = true
-		switch {
-		case p.s[p.i] == '(' && name == "flags":
-			p.i++
-			val, msk := p.scalar()
-			if p.i >= len(p.s) {
-				return p.errAt(fstart, "tunnel: flags: expected )")
-			}
-			p.i++
-			v, mask, err := parseFlags(val, msk, tunFlagNames[:], TunFlagMask, "tunnel")
-			if err != nil {
-				return p.errAt(fstart, "tunnel: flags: %v", err)
-			}
-			k.TunFlags = k.TunFlags&^uint16(mask) | uint16(v)
-			mk.TunFlags |= uint16(mask)
-		case p.s[p.i] == '(':
-			return p.errAt(fstart, "tunnel: %s() options are not supported yet", name)
-		case p.s[p.i] == '=':
-			f, ok := fs[name]
-			if !ok {
-				return p.errAt(fstart, "tunnel: %s: unknown field", name)
-			}
-			p.i++
-			j := p.i
-			for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ')' {
-				p.i++
-			}
-			val, mask, _ := strings.Cut(strings.TrimSpace(p.s[j:p.i]), "/")
-			if err := f(val, mask); err != nil {
-				return p.errAt(fstart, "tunnel: %s: %v", name, err)
-			}
-		default:
-			return p.errAt(fstart, "tunnel: expected field=value")
-		}
-		p.skipSpace()
-		if p.i < len(p.s) && p.s[p.i] == ',' {
-			p.i++
-		}
+		return f(val, mask)
+	})
+	if err != nil {
+		return err
 	}
 	if p.strict && (!seen["ttl"] || (!seen["dst"] && !seen["ipv6_dst"])) {
 		return p.errAt(start, "tunnel() needs ttl and a destination (dst or ipv6_dst)")
