@@ -129,7 +129,9 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		var h uint64
 		if w.emc != nil {
 			h = w.emc.Hash(&keys[i])
-			if f, ok := w.emc.Lookup(&keys[i], h); ok {
+			// Keys straight from extraction carry no tunnel or
+			// conntrack state, so the cheaper packet lookup applies.
+			if f, ok := w.emc.LookupPacket(&keys[i], h); ok {
 				hits[i] = f
 				emcHits++
 				continue

@@ -1,5 +1,7 @@
 package flow
 
+import "unsafe"
+
 // EMCEntries is the number of entries of an exact-match cache, as in OVS
 // (EM_FLOW_HASH_SHIFT 13).
 const EMCEntries = 1 << 13
@@ -33,10 +35,11 @@ type EMC[V Liveness] struct {
 }
 
 type emcEntry[V Liveness] struct {
-	hash uint64
-	set  bool
-	key  Key
-	val  V
+	hash   uint64
+	set    bool
+	packet bool // the key's trailing (tunnel, conntrack) words are zero
+	key    Key
+	val    V
 }
 
 const emcMask = EMCEntries - 1
@@ -59,6 +62,22 @@ func (c *EMC[V]) Lookup(k *Key, h uint64) (v V, ok bool) {
 	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
 		e := &c.entries[i]
 		if e.set && e.hash == h && e.key == *k && e.val.Alive() {
+			return e.val, true
+		}
+	}
+	return v, false
+}
+
+// LookupPacket is Lookup for a key whose trailing words (the tunnel and
+// conntrack state that extraction does not write) are all zero, as
+// Extract leaves them: it compares only the words extraction writes.
+// Passing a key with tunnel or conntrack state set gives wrong answers; use
+// Lookup for those.
+func (c *EMC[V]) LookupPacket(k *Key, h uint64) (v V, ok bool) {
+	pk := (*[packetWords]uint64)(unsafe.Pointer(k))
+	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
+		e := &c.entries[i]
+		if e.set && e.packet && e.hash == h && *(*[packetWords]uint64)(unsafe.Pointer(&e.key)) == *pk && e.val.Alive() {
 			return e.val, true
 		}
 	}
@@ -103,6 +122,7 @@ func (c *EMC[V]) insert(k *Key, h uint64, v V) {
 		}
 	}
 	victim.hash, victim.set, victim.key, victim.val = h, true, *k, v
+	victim.packet = k.trailingZero()
 }
 
 // Clear empties the cache.

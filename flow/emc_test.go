@@ -99,3 +99,30 @@ func TestEMCLookupAllocs(t *testing.T) {
 		t.Errorf("Lookup allocates %v", n)
 	}
 }
+
+func TestEMCLookupPacket(t *testing.T) {
+	c := NewEMC[*cachedFlow](1)
+	plain := Key{InPort: 1, EthType: EthTypeIPv4}
+	f := &cachedFlow{id: 1}
+	h := c.Hash(&plain)
+	c.Insert(&plain, h, f)
+	if v, ok := c.LookupPacket(&plain, h); !ok || v != f {
+		t.Fatalf("LookupPacket: %v %v", v, ok)
+	}
+	// A cached key with conntrack state must not answer LookupPacket for
+	// the same packet without it, although both hash alike.
+	c.Clear()
+	tracked := plain
+	tracked.CtState = CtStateTracked
+	g := &cachedFlow{id: 2}
+	c.Insert(&tracked, c.Hash(&tracked), g)
+	if _, ok := c.LookupPacket(&plain, h); ok {
+		t.Error("LookupPacket returned the entry of a key with conntrack state")
+	}
+	if v, ok := c.Lookup(&tracked, c.Hash(&tracked)); !ok || v != g {
+		t.Error("Lookup misses the key with conntrack state")
+	}
+	if n := testing.AllocsPerRun(1000, func() { c.LookupPacket(&plain, h) }); n != 0 {
+		t.Errorf("LookupPacket allocates %v", n)
+	}
+}

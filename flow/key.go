@@ -175,13 +175,19 @@ const packetWords = int(unsafe.Offsetof(Key{}.CtState) / 8)
 func (k *Key) clearPacketPart() {
 	w := k.words()
 	*(*[packetWords]uint64)(unsafe.Pointer(w)) = [packetWords]uint64{}
-	var rest uint64
-	for _, x := range w[packetWords:] {
-		rest |= x
-	}
-	if rest != 0 {
+	if !k.trailingZero() {
 		clear(w[packetWords:])
 	}
+}
+
+// trailingZero reports whether the words after the packet part (tunnel
+// and conntrack state) are all zero.
+func (k *Key) trailingZero() bool {
+	var rest uint64
+	for _, x := range k.words()[packetWords:] {
+		rest |= x
+	}
+	return rest == 0
 }
 
 // hashPacketPart hashes the words extraction writes. Keys that differ only
