@@ -59,7 +59,7 @@ func BenchmarkClassifier(b *testing.B) {
 	for _, masks := range []int{1, 10, 20} {
 		b.Run(fmt.Sprintf("masks-%d", masks), func(b *testing.B) {
 			rules, pkts := classifierSet(100000, masks)
-			var c flow.Classifier[*benchFlow]
+			var c flow.Classifier[benchFlow]
 			for i := range rules {
 				c.Insert(&rules[i].Key, &rules[i].Mask, &benchFlow{})
 			}
@@ -72,7 +72,7 @@ func BenchmarkClassifier(b *testing.B) {
 			b.ResetTimer()
 			miss := 0
 			for i := 0; i < b.N; i++ {
-				if _, ok, _ := c.Lookup(&pkts[i&4095], 0); !ok {
+				if f, _ := c.Lookup(&pkts[i&4095], 0); f == nil {
 					miss++
 				}
 			}
@@ -138,7 +138,7 @@ func BenchmarkEMC(b *testing.B) {
 // 100k, deleting each again so that the size stays at 100k.
 func BenchmarkFlowPut(b *testing.B) {
 	rules, _ := classifierSet(200000, 20)
-	var c flow.Classifier[*benchFlow]
+	var c flow.Classifier[benchFlow]
 	for i := range rules[:100000] {
 		c.Insert(&rules[i].Key, &rules[i].Mask, &benchFlow{})
 	}

@@ -129,14 +129,14 @@ func appendUint(dst []byte, v uint64) []byte {
 // table is the datapath's flow table: a megaflow classifier of flows.
 // Lookups never block; changes are serialized by the datapath's mutex.
 type table struct {
-	cls flow.Classifier[*Flow]
+	cls flow.Classifier[Flow]
 	seq uint64 // installation counter; changes only under Datapath.mu
 }
 
 // lookup returns the flow matching packet key k, or nil, and how many
 // subtables it searched.
 func (t *table) lookup(k *flow.Key, shard int) (*Flow, int) {
-	f, _, n := t.cls.Lookup(k, shard)
+	f, n := t.cls.Lookup(k, shard)
 	return f, n
 }
 

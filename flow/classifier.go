@@ -8,35 +8,45 @@ import (
 )
 
 // Classifier is a megaflow classifier: a tuple-space search over rules,
-// each a masked key. Rules with the same mask share a subtable (a hash
-// table of masked keys); a lookup masks the packet's key with each
-// subtable's mask in turn and probes that subtable, so its cost grows with
-// the number of distinct masks, not of rules. Subtables are kept ranked by
-// how often they hit (see Rank), as OVS's dpcls does, so that the common
-// case searches few.
+// each a masked key with a value of type *T. Rules with the same mask
+// share a subtable (a hash table of masked keys); a lookup masks the
+// packet's key with each subtable's mask in turn and probes that subtable,
+// so its cost grows with the number of distinct masks, not of rules.
+// Subtables are kept ranked by how often they hit (see Rank), as OVS's
+// dpcls does, so that the common case searches few.
+//
+// A subtable stores each rule in one 64-byte slot: a version, the hash,
+// the value pointer and the rule's masked key words (only the words its
+// mask covers; the fifth and later words of a mask wider than five words
+// go to a side array). A probe that finds a rule thus touches one cache
+// line of the table and no separately allocated entry.
 //
 // Lookups never block and may run concurrently with Insert, Delete and
-// Rank: the subtable list and each subtable's slots are published through
-// atomic pointers, and rule entries are immutable once published, so a
-// reader sees every rule either whole or not at all. Writers serialize
-// among themselves on an internal mutex.
+// Rank: the subtable list and each subtable's table are published through
+// atomic pointers, and a writer brackets every change of a slot with an
+// odd and then an even version (a sequence lock), so a reader that saw the
+// same even version before and after reading a slot has read one rule
+// whole; otherwise it reads again. Writers serialize among themselves on
+// an internal mutex.
 //
 // Rules are expected not to overlap (as megaflows installed by a slow path
 // do not): when a key matches rules of several subtables, Lookup returns
 // the one in the highest-ranked subtable.
-type Classifier[V any] struct {
+type Classifier[T any] struct {
 	mu    sync.Mutex
-	subs  atomic.Pointer[[]*subtable[V]]
+	subs  atomic.Pointer[[]*subtable[T]]
 	count atomic.Int64
 }
 
 // subtable holds the rules of one mask.
-type subtable[V any] struct {
+type subtable[T any] struct {
 	mask Key
-	// words lists the indices of the mask's non-zero 64-bit words; only
-	// those take part in hashing and comparison.
+	// words lists the indices of the mask's non-zero 64-bit words, and
+	// mw those words of the mask; only they take part in hashing and
+	// comparison.
 	words []uint8
-	tab   atomic.Pointer[slots[V]]
+	mw    []uint64
+	tab   atomic.Pointer[slots[T]]
 	n     int // live entries; writers only
 	used  int // live entries plus tombstones; writers only
 
@@ -51,22 +61,31 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
+// inlineWords is how many masked key words a slot holds itself.
+const inlineWords = 5
+
+// slot is one rule of a subtable. Its fields are atomics only so that
+// readers racing with a writer are well defined; ver orders them.
+type slot[T any] struct {
+	ver  atomic.Uint64 // odd while a writer changes the slot
+	hash atomic.Uint64
+	val  atomic.Pointer[T]
+	w    [inlineWords]atomic.Uint64 // the first masked key words
+}
+
 // slots is an open-addressed hash table in the manner of a Swiss table:
 // slots come in groups of eight whose one-byte control words sit together
 // in one 64-bit word, so a probe compares eight slots with a few
-// arithmetic operations on one word and touches an entry only when its
+// arithmetic operations on one word and touches a slot only when its
 // 7-bit hash tag matches. A control byte is ctrlEmpty (never used: a probe
 // that meets one stops), ctrlDeleted (a tombstone) or the tag of a live
-// entry. Groups are probed in turn from the one the hash selects.
-//
-// Concurrency: writers (serialized) store an entry's pointer before the
-// control byte that announces it, and retire a slot's control byte before
-// its pointer; a reader loads the control word first and verifies any
-// entry it reaches, so it sees each rule whole or not at all.
-type slots[V any] struct {
+// slot. Groups are probed in turn from the one the hash selects.
+type slots[T any] struct {
 	gmask uint64 // number of groups - 1
 	ctrl  []atomic.Uint64
-	ptrs  []atomic.Pointer[entry[V]]
+	s     []slot[T]
+	extra int             // masked key words per slot beyond inlineWords
+	more  []atomic.Uint64 // those words, extra per slot
 }
 
 const (
@@ -93,59 +112,45 @@ func matchFree(ctrl uint64) uint64 { return ctrl & msbs }
 
 func splitHash(h uint64) (group uint64, tag uint8) { return h >> 7, uint8(h & 0x7f) }
 
-type entry[V any] struct {
-	hash uint64
-	key  Key // masked
-	val  V
-}
-
-// hash hashes a rule key that is already masked.
-func (st *subtable[V]) hash(k *Key) uint64 { return st.maskedHash(k) }
-
-// maskedEqual reports whether packet key k, masked with the subtable's
-// mask, equals the masked rule key r, comparing only the mask's words.
-func (st *subtable[V]) maskedEqual(r, k *Key) bool {
-	rw, kw, mw := r.words(), k.words(), st.mask.words()
-	for _, i := range st.words {
-		if rw[i] != kw[i]&mw[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // maskedHash hashes k masked with the subtable's mask without building
-// the masked key.
-func (st *subtable[V]) maskedHash(k *Key) uint64 {
-	w, mw := k.words(), st.mask.words()
-	h := uint64(0x9e3779b97f4a7c15)
-	for _, i := range st.words {
-		h ^= w[i] & mw[i]
-		h *= 0xff51afd7ed558ccd
-		h = bits.RotateLeft64(h, 31)
+// the masked key. It is hashWords over the mask's words: pairs of words go
+// through independent multiplications, so the cost is a few cycles per
+// pair rather than a chain of dependent steps per word.
+func (st *subtable[T]) maskedHash(k *Key) uint64 {
+	w := k.words()
+	idx, mw := st.words, st.mw
+	h := uint64(len(idx))
+	j := 0
+	for ; j+2 <= len(idx) && j+1 < len(mw); j += 2 {
+		h += mum(w[idx[j]]&mw[j]^hashK[j&7], w[idx[j+1]]&mw[j+1]^hashK[(j+1)&7])
 	}
-	h ^= h >> 29
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 32
-	return h
+	if j < len(idx) && j < len(mw) {
+		h += mum(w[idx[j]]&mw[j]^hashK[j&7], hashK[7])
+	}
+	return mum(h^hashK[1], hashK[2])
 }
 
-func newSubtable[V any](mask *Key) *subtable[V] {
-	st := &subtable[V]{mask: *mask}
+func newSubtable[T any](mask *Key) *subtable[T] {
+	st := &subtable[T]{mask: *mask}
 	for i, w := range mask.words() {
 		if w != 0 {
 			st.words = append(st.words, uint8(i))
+			st.mw = append(st.mw, w)
 		}
 	}
-	st.tab.Store(newSlots[V](16))
+	st.tab.Store(st.newSlots(16))
 	return st
 }
 
 // newSlots returns an empty table of n slots (a power of two, at least
 // groupSize).
-func newSlots[V any](n int) *slots[V] {
+func (st *subtable[T]) newSlots(n int) *slots[T] {
 	g := n / groupSize
-	t := &slots[V]{gmask: uint64(g - 1), ctrl: make([]atomic.Uint64, g), ptrs: make([]atomic.Pointer[entry[V]], n)}
+	t := &slots[T]{gmask: uint64(g - 1), ctrl: make([]atomic.Uint64, g), s: make([]slot[T], n)}
+	if len(st.words) > inlineWords {
+		t.extra = len(st.words) - inlineWords
+		t.more = make([]atomic.Uint64, n*t.extra)
+	}
 	for i := range t.ctrl {
 		t.ctrl[i].Store(lsbs * ctrlEmpty)
 	}
@@ -153,47 +158,111 @@ func newSlots[V any](n int) *slots[V] {
 }
 
 // setCtrl sets the control byte of slot i; writers only.
-func (t *slots[V]) setCtrl(i uint64, c uint8) {
+func (t *slots[T]) setCtrl(i uint64, c uint8) {
 	w := &t.ctrl[i/groupSize]
 	shift := (i % groupSize) * 8
 	w.Store(w.Load()&^(0xff<<shift) | uint64(c)<<shift)
 }
 
-func (t *slots[V]) ctrlAt(i uint64) uint8 {
+func (t *slots[T]) ctrlAt(i uint64) uint8 {
 	return uint8(t.ctrl[i/groupSize].Load() >> ((i % groupSize) * 8))
 }
 
-func (st *subtable[V]) lookup(k *Key) (*entry[V], bool) {
+// matchSlot reports whether slot i holds the rule that packet key k
+// matches (k is masked on the fly). It returns the rule's value, and
+// retry=true when a writer changed the slot while it was being read.
+func (st *subtable[T]) matchSlot(t *slots[T], i uint64, k *Key, h uint64) (v *T, retry bool) {
+	s := &t.s[i]
+	ver := s.ver.Load()
+	if ver&1 != 0 {
+		return nil, true
+	}
+	if s.hash.Load() != h {
+		return nil, s.ver.Load() != ver
+	}
+	w := k.words()
+	idx, mw := st.words, st.mw
+	n := min(len(idx), len(mw))
+	j := 0
+	for ; j < n && j < inlineWords; j++ {
+		if s.w[j].Load() != w[idx[j]]&mw[j] {
+			return nil, s.ver.Load() != ver
+		}
+	}
+	if j < n {
+		more := t.more[int(i)*t.extra:][:t.extra]
+		for ; j < n && j-inlineWords < len(more); j++ {
+			if more[j-inlineWords].Load() != w[idx[j]]&mw[j] {
+				return nil, s.ver.Load() != ver
+			}
+		}
+	}
+	v = s.val.Load()
+	if s.ver.Load() != ver {
+		return nil, true
+	}
+	return v, false
+}
+
+// lookup probes the subtable for packet key k.
+func (st *subtable[T]) lookup(k *Key) *T {
 	h := st.maskedHash(k)
+again:
 	g, tag := splitHash(h)
 	t := st.tab.Load()
 	for n := uint64(0); n <= t.gmask; n++ {
 		g &= t.gmask
 		c := t.ctrl[g].Load()
 		for m := matchTag(c, tag); m != 0; m &= m - 1 {
-			i := g*groupSize + uint64(bits.TrailingZeros64(m)/8)
-			if e := t.ptrs[i].Load(); e != nil && e.hash == h && st.maskedEqual(&e.key, k) {
-				return e, true
+			v, retry := st.matchSlot(t, g*groupSize+uint64(bits.TrailingZeros64(m)/8), k, h)
+			if retry {
+				goto again
+			}
+			if v != nil {
+				return v
 			}
 		}
 		if matchEmpty(c) != 0 {
-			return nil, false
+			return nil
 		}
 		g++
 	}
-	return nil, false
+	return nil
 }
 
-// find returns the slot index of the rule with masked key k, or -1. The
+// slotEqual reports whether live slot i holds masked key mk; writers only.
+func (st *subtable[T]) slotEqual(t *slots[T], i uint64, mk *Key, h uint64) bool {
+	s := &t.s[i]
+	if s.hash.Load() != h {
+		return false
+	}
+	w := mk.words()
+	for j, wi := range st.words {
+		if t.word(i, j) != w[wi] {
+			return false
+		}
+	}
+	return true
+}
+
+// word returns masked key word j (in mask word order) of slot i.
+func (t *slots[T]) word(i uint64, j int) uint64 {
+	if j < inlineWords {
+		return t.s[i].w[j].Load()
+	}
+	return t.more[int(i)*t.extra+j-inlineWords].Load()
+}
+
+// find returns the slot index of the rule with masked key mk, or -1. The
 // caller holds the classifier's mutex.
-func (st *subtable[V]) find(t *slots[V], k *Key, h uint64) int {
+func (st *subtable[T]) find(t *slots[T], mk *Key, h uint64) int {
 	g, tag := splitHash(h)
 	for n := uint64(0); n <= t.gmask; n++ {
 		g &= t.gmask
 		c := t.ctrl[g].Load()
 		for m := matchTag(c, tag); m != 0; m &= m - 1 {
 			i := g*groupSize + uint64(bits.TrailingZeros64(m)/8)
-			if e := t.ptrs[i].Load(); e != nil && e.hash == h && e.key == *k {
+			if st.slotEqual(t, i, mk, h) {
 				return int(i)
 			}
 		}
@@ -205,16 +274,28 @@ func (st *subtable[V]) find(t *slots[V], k *Key, h uint64) int {
 	return -1
 }
 
-// store publishes e in free slot i: the pointer first, then the control
-// byte.
-func (t *slots[V]) store(i uint64, e *entry[V]) {
-	t.ptrs[i].Store(e)
-	_, tag := splitHash(e.hash)
+// store writes a rule into free slot i and then announces it in the
+// control byte. words are the masked key words in mask word order.
+func (t *slots[T]) store(i uint64, h uint64, words func(j int) uint64, n int, v *T) {
+	s := &t.s[i]
+	ver := s.ver.Load()
+	s.ver.Store(ver + 1)
+	s.hash.Store(h)
+	for j := 0; j < n; j++ {
+		if j < inlineWords {
+			s.w[j].Store(words(j))
+		} else {
+			t.more[int(i)*t.extra+j-inlineWords].Store(words(j))
+		}
+	}
+	s.val.Store(v)
+	s.ver.Store(ver + 2)
+	_, tag := splitHash(h)
 	t.setCtrl(i, tag)
 }
 
 // freeSlot returns the first empty or deleted slot on h's probe sequence.
-func (t *slots[V]) freeSlot(h uint64) uint64 {
+func (t *slots[T]) freeSlot(h uint64) uint64 {
 	g, _ := splitHash(h)
 	for {
 		g &= t.gmask
@@ -225,69 +306,74 @@ func (t *slots[V]) freeSlot(h uint64) uint64 {
 	}
 }
 
-// put inserts or replaces; the caller holds the classifier's mutex.
-func (st *subtable[V]) put(k *Key, v V) (old V, replaced bool) {
-	h := st.hash(k)
+// put inserts or replaces the rule with masked key mk; the caller holds
+// the classifier's mutex.
+func (st *subtable[T]) put(mk *Key, v *T) (old *T, replaced bool) {
+	h := st.maskedHash(mk)
 	t := st.tab.Load()
-	e := &entry[V]{hash: h, key: *k, val: v}
-	if i := st.find(t, k, h); i >= 0 {
-		old = t.ptrs[i].Load().val
-		t.ptrs[i].Store(e)
-		return old, true
+	if i := st.find(t, mk, h); i >= 0 {
+		// Only the value changes, and it is one atomic word.
+		return t.s[i].val.Swap(v), true
 	}
 	// Keep at most 3/4 of the slots used (live or deleted) so probes stay
 	// short and always reach an empty slot.
-	if (st.used+1)*4 > len(t.ptrs)*3 {
+	if (st.used+1)*4 > len(t.s)*3 {
 		t = st.rehash(16)
 	}
 	i := t.freeSlot(h)
 	if t.ctrlAt(i) == ctrlEmpty {
 		st.used++
 	}
-	t.store(i, e)
+	w := mk.words()
+	t.store(i, h, func(j int) uint64 { return w[st.words[j]] }, len(st.words), v)
 	st.n++
-	return old, false
+	return nil, false
 }
 
-// rehash copies the live entries into a fresh table of at least n slots
-// (and at least twice the entries) and publishes it.
-func (st *subtable[V]) rehash(n int) *slots[V] {
+// rehash copies the live rules into a fresh table of at least n slots
+// (and at least twice the rules) and publishes it. The old table is left
+// as it is for readers still probing it.
+func (st *subtable[T]) rehash(n int) *slots[T] {
 	for n < (st.n+1)*2 {
 		n *= 2
 	}
 	old := st.tab.Load()
-	t := newSlots[V](n)
-	for i := range old.ptrs {
+	t := st.newSlots(n)
+	for i := range old.s {
 		if old.ctrlAt(uint64(i))&0x80 != 0 {
 			continue
 		}
-		e := old.ptrs[i].Load()
-		t.store(t.freeSlot(e.hash), e)
+		s := &old.s[i]
+		h := s.hash.Load()
+		t.store(t.freeSlot(h), h, func(j int) uint64 { return old.word(uint64(i), j) }, len(st.words), s.val.Load())
 	}
 	st.used = st.n
 	st.tab.Store(t)
 	return t
 }
 
-func (st *subtable[V]) del(k *Key) (V, bool) {
-	h := st.hash(k)
+func (st *subtable[T]) del(mk *Key) (*T, bool) {
+	h := st.maskedHash(mk)
 	t := st.tab.Load()
-	i := st.find(t, k, h)
+	i := st.find(t, mk, h)
 	if i < 0 {
-		var zero V
-		return zero, false
+		return nil, false
 	}
-	v := t.ptrs[i].Load().val
+	s := &t.s[i]
 	t.setCtrl(uint64(i), ctrlDeleted)
-	t.ptrs[i].Store(nil)
+	ver := s.ver.Load()
+	s.ver.Store(ver + 1)
+	v := s.val.Swap(nil)
+	s.hash.Store(0)
+	s.ver.Store(ver + 2)
 	st.n--
-	if st.n > 0 && st.used > 4*st.n && len(t.ptrs) > 16 {
+	if st.n > 0 && st.used > 4*st.n && len(t.s) > 16 {
 		st.rehash(16)
 	}
 	return v, true
 }
 
-func (st *subtable[V]) hitCount() uint64 {
+func (st *subtable[T]) hitCount() uint64 {
 	var n uint64
 	for i := range st.hits {
 		n += st.hits[i].n.Load()
@@ -297,16 +383,19 @@ func (st *subtable[V]) hitCount() uint64 {
 
 // Insert adds the rule (key, mask) with value v, replacing the value of
 // an identical rule. Only the bits of key set in mask matter. It reports
-// whether a rule was replaced, and the old value.
-func (c *Classifier[V]) Insert(key, mask *Key, v V) (old V, replaced bool) {
+// whether a rule was replaced, and the old value. v must not be nil.
+func (c *Classifier[T]) Insert(key, mask *Key, v *T) (old *T, replaced bool) {
+	if v == nil {
+		panic("flow: Classifier.Insert of a nil value")
+	}
 	mk := key.Masked(mask)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.subtable(mask)
 	if st == nil {
-		st = newSubtable[V](mask)
+		st = newSubtable[T](mask)
 		subs := c.list()
-		n := make([]*subtable[V], len(subs), len(subs)+1)
+		n := make([]*subtable[T], len(subs), len(subs)+1)
 		copy(n, subs)
 		n = append(n, st)
 		c.subs.Store(&n)
@@ -319,23 +408,22 @@ func (c *Classifier[V]) Insert(key, mask *Key, v V) (old V, replaced bool) {
 }
 
 // Delete removes the rule (key, mask) and returns its value.
-func (c *Classifier[V]) Delete(key, mask *Key) (V, bool) {
+func (c *Classifier[T]) Delete(key, mask *Key) (*T, bool) {
 	mk := key.Masked(mask)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.subtable(mask)
 	if st == nil {
-		var zero V
-		return zero, false
+		return nil, false
 	}
 	v, ok := st.del(&mk)
 	if !ok {
-		return v, false
+		return nil, false
 	}
 	c.count.Add(-1)
 	if st.n == 0 {
 		subs := c.list()
-		n := make([]*subtable[V], 0, len(subs)-1)
+		n := make([]*subtable[T], 0, len(subs)-1)
 		for _, s := range subs {
 			if s != st {
 				n = append(n, s)
@@ -348,21 +436,19 @@ func (c *Classifier[V]) Delete(key, mask *Key) (V, bool) {
 
 // Get returns the value of the rule (key, mask) itself, not of a rule a
 // packet with key would match.
-func (c *Classifier[V]) Get(key, mask *Key) (V, bool) {
-	mk := key.Masked(mask)
+func (c *Classifier[T]) Get(key, mask *Key) (*T, bool) {
 	for _, st := range c.list() {
 		if st.mask == *mask {
-			if e, ok := st.lookup(&mk); ok {
-				return e.val, true
+			if v := st.lookup(key); v != nil {
+				return v, true
 			}
 			break
 		}
 	}
-	var zero V
-	return zero, false
+	return nil, false
 }
 
-func (c *Classifier[V]) list() []*subtable[V] {
+func (c *Classifier[T]) list() []*subtable[T] {
 	if p := c.subs.Load(); p != nil {
 		return *p
 	}
@@ -370,7 +456,7 @@ func (c *Classifier[V]) list() []*subtable[V] {
 }
 
 // subtable returns the subtable of mask; the caller holds c.mu.
-func (c *Classifier[V]) subtable(mask *Key) *subtable[V] {
+func (c *Classifier[T]) subtable(mask *Key) *subtable[T] {
 	for _, st := range c.list() {
 		if st.mask == *mask {
 			return st
@@ -379,31 +465,32 @@ func (c *Classifier[V]) subtable(mask *Key) *subtable[V] {
 	return nil
 }
 
-// Lookup returns the value of a rule that packet key k matches, and the
-// number of subtables searched. shard spreads the subtables' hit counters
-// across goroutines: pass a small number that is stable per goroutine
-// (such as a worker index) to keep them from sharing cache lines.
-func (c *Classifier[V]) Lookup(k *Key, shard int) (v V, ok bool, searched int) {
+// Lookup returns the value of a rule that packet key k matches (nil if
+// none does), and the number of subtables searched. shard spreads the
+// subtables' hit counters across goroutines: pass a small number that is
+// stable per goroutine (such as a worker index) to keep them from sharing
+// cache lines.
+func (c *Classifier[T]) Lookup(k *Key, shard int) (v *T, searched int) {
 	subs := c.list()
 	for i, st := range subs {
-		if e, hit := st.lookup(k); hit {
+		if v := st.lookup(k); v != nil {
 			st.hits[shard&(hitShards-1)].n.Add(1)
-			return e.val, true, i + 1
+			return v, i + 1
 		}
 	}
-	return v, false, len(subs)
+	return nil, len(subs)
 }
 
 // Rank reorders the subtables by the hits each had since the previous
 // Rank, busiest first. Lookups go on meanwhile; call it periodically (OVS
 // does so every second).
-func (c *Classifier[V]) Rank() {
+func (c *Classifier[T]) Rank() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	subs := c.list()
-	n := make([]*subtable[V], len(subs))
+	n := make([]*subtable[T], len(subs))
 	copy(n, subs)
-	delta := make(map[*subtable[V]]uint64, len(n))
+	delta := make(map[*subtable[T]]uint64, len(n))
 	for _, st := range n {
 		h := st.hitCount()
 		delta[st] = h - st.rank
@@ -414,36 +501,54 @@ func (c *Classifier[V]) Rank() {
 }
 
 // Len returns the number of rules.
-func (c *Classifier[V]) Len() int { return int(c.count.Load()) }
+func (c *Classifier[T]) Len() int { return int(c.count.Load()) }
 
 // Masks returns the number of distinct masks (subtables).
-func (c *Classifier[V]) Masks() int { return len(c.list()) }
+func (c *Classifier[T]) Masks() int { return len(c.list()) }
 
 // Range calls f for every rule, in subtable rank order, until f returns
 // false. Rules inserted or deleted meanwhile may or may not be seen; every
 // rule present throughout is seen once.
-func (c *Classifier[V]) Range(f func(key, mask *Key, v V) bool) {
+func (c *Classifier[T]) Range(f func(key, mask *Key, v *T) bool) {
 	for _, st := range c.list() {
 		t := st.tab.Load()
-		for i := range t.ptrs {
-			if t.ctrlAt(uint64(i))&0x80 != 0 {
-				continue
-			}
-			e := t.ptrs[i].Load()
-			if e == nil {
-				continue
-			}
-			if !f(&e.key, &st.mask, e.val) {
+		for i := range t.s {
+			var k Key
+			v := st.readSlot(t, uint64(i), &k)
+			if v != nil && !f(&k, &st.mask, v) {
 				return
 			}
 		}
 	}
 }
 
+// readSlot reads live slot i's rule into k (masked) and returns its value,
+// or nil if the slot holds no rule.
+func (st *subtable[T]) readSlot(t *slots[T], i uint64, k *Key) *T {
+	s := &t.s[i]
+	kw := k.words()
+	for {
+		if t.ctrlAt(i)&0x80 != 0 {
+			return nil
+		}
+		ver := s.ver.Load()
+		if ver&1 != 0 {
+			continue
+		}
+		for j, wi := range st.words {
+			kw[wi] = t.word(i, j)
+		}
+		v := s.val.Load()
+		if s.ver.Load() == ver {
+			return v
+		}
+	}
+}
+
 // Clear removes every rule.
-func (c *Classifier[V]) Clear() {
+func (c *Classifier[T]) Clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.subs.Store(&[]*subtable[V]{})
+	c.subs.Store(&[]*subtable[T]{})
 	c.count.Store(0)
 }

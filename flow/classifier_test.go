@@ -57,6 +57,13 @@ func randomMask(r *rand.Rand) Key {
 	var m Key
 	m.InPort = ^uint32(0)
 	m.EthType = 0xffff
+	if r.Intn(10) == 0 {
+		// Every bit: wider than a slot's inline words.
+		for i := range m.words() {
+			m.words()[i] = ^uint64(0)
+		}
+		return m
+	}
 	for n := 1 + r.Intn(4); n > 0; n-- {
 		switch r.Intn(9) {
 		case 0:
@@ -107,6 +114,10 @@ func TestClassifierRandomDifferential(t *testing.T) {
 	for round := 0; round < 20; round++ {
 		var c Classifier[int]
 		var ref linear
+		vals := make([]int, 600)
+		for i := range vals {
+			vals[i] = i
+		}
 		masks := make([]Key, 1+r.Intn(20))
 		for i := range masks {
 			masks[i] = randomMask(r)
@@ -125,7 +136,7 @@ func TestClassifierRandomDifferential(t *testing.T) {
 				}
 			default:
 				ru := rule{randomKey(r), masks[r.Intn(len(masks))]}
-				_, replaced := c.Insert(&ru.k, &ru.m, op)
+				_, replaced := c.Insert(&ru.k, &ru.m, &vals[op])
 				existed := false
 				for _, x := range live {
 					if x.m == ru.m && x.k.Masked(&x.m) == ru.k.Masked(&ru.m) {
@@ -146,20 +157,41 @@ func TestClassifierRandomDifferential(t *testing.T) {
 			if op%50 == 0 {
 				c.Rank()
 			}
-			for p := 0; p < 5; p++ {
+			for p := 0; p < 8; p++ {
 				k := randomKey(r)
+				if p%2 == 1 && len(live) > 0 {
+					// A key that matches a live rule, unmasked bits random.
+					ru := live[r.Intn(len(live))]
+					kw, rw, mw := k.words(), ru.k.words(), ru.m.words()
+					for i := range kw {
+						kw[i] = rw[i]&mw[i] | kw[i]&^mw[i]
+					}
+				}
 				want := ref.matching(&k)
-				v, ok, _ := c.Lookup(&k, 0)
-				if ok != (len(want) > 0) || (ok && !want[v]) {
-					t.Fatalf("round %d: lookup of %s = %d,%v; reference matches %v", round, Format(&k, &Key{InPort: ^uint32(0), EthType: 0xffff}), v, ok, want)
+				vp, _ := c.Lookup(&k, 0)
+				ok := vp != nil
+				if ok != (len(want) > 0) || (ok && !want[*vp]) {
+					t.Fatalf("round %d: lookup of %s = %v; reference matches %v", round, Format(&k, &Key{InPort: ^uint32(0), EthType: 0xffff}), vp, want)
 				}
 			}
 		}
 		n := 0
-		c.Range(func(key, mask *Key, v int) bool {
+		c.Range(func(key, mask *Key, v *int) bool {
 			n++
+			if *key != key.Masked(mask) {
+				t.Fatalf("Range gave an unmasked key")
+			}
 			if got, ok := c.Get(key, mask); !ok || got != v {
-				t.Fatalf("Get after Range: %d,%v want %d", got, ok, v)
+				t.Fatalf("Get after Range: %v,%v want %v", got, ok, v)
+			}
+			found := false
+			for _, ru := range ref.rules {
+				if ru.mask == *mask && ru.key == *key && ru.val == *v {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("Range gave a rule the reference does not have")
 			}
 			return true
 		})
@@ -176,16 +208,17 @@ func TestClassifierRank(t *testing.T) {
 	mb := Key{EthType: 0xffff}
 	a.InPort = 1
 	b.EthType = EthTypeIPv4
-	c.Insert(&a, &ma, 1)
-	c.Insert(&b, &mb, 2)
+	one, two := 1, 2
+	c.Insert(&a, &ma, &one)
+	c.Insert(&b, &mb, &two)
 	pk := Key{InPort: 7, EthType: EthTypeIPv4}
 	for i := 0; i < 10; i++ {
-		if v, ok, n := c.Lookup(&pk, i); !ok || v != 2 || n != 2 {
-			t.Fatalf("before rank: %d %v %d", v, ok, n)
+		if v, n := c.Lookup(&pk, i); v != &two || n != 2 {
+			t.Fatalf("before rank: %v %d", v, n)
 		}
 	}
 	c.Rank()
-	if _, _, n := c.Lookup(&pk, 0); n != 1 {
+	if _, n := c.Lookup(&pk, 0); n != 1 {
 		t.Errorf("after rank the busy subtable is searched %dth, want first", n)
 	}
 	if _, ok := c.Delete(&b, &mb); !ok || c.Masks() != 1 {
@@ -200,7 +233,7 @@ func TestClassifierRank(t *testing.T) {
 // TestClassifierConcurrent looks up continuously while rules are inserted
 // and deleted; a lookup must never return a rule its key does not match.
 func TestClassifierConcurrent(t *testing.T) {
-	var c Classifier[*linearRule]
+	var c Classifier[linearRule]
 	r := rand.New(rand.NewSource(1))
 	masks := []Key{randomMask(r), randomMask(r), randomMask(r)}
 	var stop atomic.Bool
@@ -213,7 +246,7 @@ func TestClassifierConcurrent(t *testing.T) {
 			r := rand.New(rand.NewSource(int64(g) + 100))
 			for !stop.Load() {
 				k := randomKey(r)
-				if v, ok, _ := c.Lookup(&k, g); ok && !v.key.Matches(&k, &v.mask) {
+				if v, _ := c.Lookup(&k, g); v != nil && !v.key.Matches(&k, &v.mask) {
 					t.Errorf("lookup returned a rule that does not match")
 					return
 				}
@@ -252,9 +285,10 @@ func TestClassifierConcurrent(t *testing.T) {
 func TestClassifierLookupAllocs(t *testing.T) {
 	var c Classifier[int]
 	r := rand.New(rand.NewSource(2))
+	v := 1
 	for i := 0; i < 1000; i++ {
 		k, m := randomKey(r), randomMask(r)
-		c.Insert(&k, &m, i)
+		c.Insert(&k, &m, &v)
 	}
 	k := randomKey(r)
 	if n := testing.AllocsPerRun(1000, func() { c.Lookup(&k, 0) }); n != 0 {
