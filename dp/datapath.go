@@ -246,10 +246,21 @@ func NormalizeMatch(m flow.Match) (flow.Match, error) {
 // it creates one; with PutModify and an existing flow of the same match it
 // replaces the actions; otherwise it fails with ErrExist or ErrNotExist.
 // The actions are validated first: an action the datapath cannot execute
-// is refused.
+// is refused. A new flow's UFID is derived from m.Key as OVS derives one
+// (flow.NewUFID); see PutFlowUFID to give one.
 func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
+	return d.PutFlowUFID(flow.UFID{}, m, acts, flags)
+}
+
+// PutFlowUFID is PutFlow for a flow named by ufid (a zero ufid: derived
+// from m.Key). Creating a flow whose UFID another flow already has fails
+// with ErrExist; modifying a flow keeps the UFID it has.
+func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
 	if err := acts.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if ufid.IsZero() {
+		ufid = flow.NewUFID(&m.Key)
 	}
 	m, err := NormalizeMatch(m)
 	if err != nil {
@@ -274,7 +285,10 @@ func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Fl
 	if flags&PutCreate == 0 {
 		return nil, ErrNotExist
 	}
-	f := &Flow{match: m, created: time.Now()}
+	if d.flows.byUFID(ufid) != nil {
+		return nil, fmt.Errorf("%w: another flow has UFID %v", ErrExist, ufid)
+	}
+	f := &Flow{match: m, ufid: ufid, created: time.Now()}
 	f.acts.Store(&acts)
 	d.flows.insert(f)
 	return f, nil
@@ -287,6 +301,16 @@ func (d *Datapath) GetFlow(m flow.Match) (*Flow, error) {
 		return nil, err
 	}
 	if f := d.flows.get(&m); f != nil {
+		return f, nil
+	}
+	return nil, ErrNotExist
+}
+
+// GetFlowUFID returns the flow named ufid.
+func (d *Datapath) GetFlowUFID(ufid flow.UFID) (*Flow, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.flows.byUFID(ufid); f != nil {
 		return f, nil
 	}
 	return nil, ErrNotExist
@@ -305,6 +329,18 @@ func (d *Datapath) DelFlow(m flow.Match) (*Flow, error) {
 		return f, nil
 	}
 	return nil, ErrNotExist
+}
+
+// DelFlowUFID removes the flow named ufid and returns it with its final
+// counters.
+func (d *Datapath) DelFlowUFID(ufid flow.UFID) (*Flow, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := d.flows.byUFID(ufid)
+	if f == nil {
+		return nil, ErrNotExist
+	}
+	return d.flows.remove(&f.match), nil
 }
 
 // Flows returns a snapshot of the installed flows in installation order.

@@ -115,6 +115,58 @@ func TestFlowOps(t *testing.T) {
 	}
 }
 
+func TestFlowUFID(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	acts, _ := actions.Parse("2")
+	m := flow.MustParse("in_port(1),eth_type(0x0800),ipv4(frag=no)")
+	f, err := r.d.PutFlow(m, acts, PutCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.UFID() != flow.NewUFID(&m.Key) {
+		t.Errorf("derived UFID %v, want %v", f.UFID(), flow.NewUFID(&m.Key))
+	}
+	given, _ := flow.ParseUFID("ufid:11111111-2222-4333-8444-555555555555")
+	m2 := flow.MustParse("in_port(2),eth_type(0x0800),ipv4(frag=no)")
+	f2, err := r.d.PutFlowUFID(given, m2, acts, PutCreate)
+	if err != nil || f2.UFID() != given {
+		t.Fatalf("PutFlowUFID: %v, %v", f2, err)
+	}
+	if g, err := r.d.GetFlowUFID(given); err != nil || g != f2 {
+		t.Errorf("GetFlowUFID = %v, %v", g, err)
+	}
+	// Another flow may not take a UFID in use.
+	m3 := flow.MustParse("in_port(2),eth_type(0x86dd),ipv6(frag=no)")
+	if _, err := r.d.PutFlowUFID(given, m3, acts, PutCreate); !errors.Is(err, ErrExist) {
+		t.Errorf("duplicate UFID: %v, want ErrExist", err)
+	}
+	// Modifying keeps the UFID the flow has.
+	drop, _ := actions.Parse("drop")
+	if g, err := r.d.PutFlowUFID(flow.UFID{1, 2, 3, 4}, m2, drop, PutModify); err != nil || g.UFID() != given {
+		t.Errorf("modify: %v, %v", g, err)
+	}
+	if g, err := r.d.DelFlowUFID(given); err != nil || g != f2 || g.Alive() {
+		t.Errorf("DelFlowUFID = %v, %v", g, err)
+	}
+	if _, err := r.d.GetFlowUFID(given); !errors.Is(err, ErrNotExist) {
+		t.Errorf("GetFlowUFID after delete: %v", err)
+	}
+	if _, err := r.d.DelFlowUFID(given); !errors.Is(err, ErrNotExist) {
+		t.Errorf("second DelFlowUFID: %v", err)
+	}
+	// The UFID is free again, and a flush frees every UFID.
+	if _, err := r.d.PutFlowUFID(given, m3, acts, PutCreate); err != nil {
+		t.Fatal(err)
+	}
+	r.d.FlushFlows()
+	if _, err := r.d.GetFlowUFID(f.UFID()); !errors.Is(err, ErrNotExist) {
+		t.Errorf("GetFlowUFID after flush: %v", err)
+	}
+	if _, err := r.d.PutFlowUFID(given, m2, acts, PutCreate); err != nil {
+		t.Errorf("put after flush: %v", err)
+	}
+}
+
 func TestForwardAndStats(t *testing.T) {
 	r := newRig(t, Config{}, 3)
 	f := r.put(t, "in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2,proto=17,frag=no),udp(dst=53)", "set(ipv4(ttl=63)),2")
@@ -188,6 +240,12 @@ func TestUpcallInstallsFlow(t *testing.T) {
 	fl := r.d.Flows()
 	if len(fl) != 1 || fl[0].Stats().Packets != 2 {
 		t.Fatalf("flows %v", fl)
+	}
+	// The UFID is derived from the upcalled packet's key, as in OVS.
+	var k flow.Key
+	flow.Extract(testpkt.UDP(testpkt.Frame{}), 1, &k)
+	if fl[0].UFID() != flow.NewUFID(&k) {
+		t.Errorf("upcall flow UFID %v, want %v", fl[0].UFID(), flow.NewUFID(&k))
 	}
 	if st := r.d.Stats(); st.Hit != 2 || st.Missed != 1 || st.Lost != 0 {
 		t.Errorf("stats %+v", st)

@@ -13,6 +13,7 @@ import (
 // statistics.
 type Flow struct {
 	match flow.Match
+	ufid  flow.UFID
 	acts  atomic.Pointer[actions.List]
 
 	packets  atomic.Uint64
@@ -29,6 +30,9 @@ func (f *Flow) Alive() bool { return f != nil && !f.dead.Load() }
 
 // Match returns the flow's key and mask.
 func (f *Flow) Match() flow.Match { return f.match }
+
+// UFID returns the flow's unique identifier.
+func (f *Flow) UFID() flow.UFID { return f.ufid }
 
 // Actions returns the flow's current actions.
 func (f *Flow) Actions() actions.List { return *f.acts.Load() }
@@ -129,9 +133,14 @@ func appendUint(dst []byte, v uint64) []byte {
 // table is the datapath's flow table: a megaflow classifier of flows.
 // Lookups never block; changes are serialized by the datapath's mutex.
 type table struct {
-	cls flow.Classifier[Flow]
-	seq uint64 // installation counter; changes only under Datapath.mu
+	cls   flow.Classifier[Flow]
+	seq   uint64              // installation counter; changes only under Datapath.mu
+	ufids map[flow.UFID]*Flow // under Datapath.mu
 }
+
+// byUFID returns the flow named ufid, or nil; the caller holds
+// Datapath.mu.
+func (t *table) byUFID(ufid flow.UFID) *Flow { return t.ufids[ufid] }
 
 // lookup returns the flow matching packet key k, or nil, and how many
 // subtables it searched.
@@ -150,6 +159,10 @@ func (t *table) get(m *flow.Match) *Flow {
 func (t *table) insert(f *Flow) {
 	t.seq++
 	f.seq = t.seq
+	if t.ufids == nil {
+		t.ufids = map[flow.UFID]*Flow{}
+	}
+	t.ufids[f.ufid] = f
 	t.cls.Insert(&f.match.Key, &f.match.Mask, f)
 }
 
@@ -160,6 +173,7 @@ func (t *table) remove(m *flow.Match) *Flow {
 		return nil
 	}
 	f.dead.Store(true)
+	delete(t.ufids, f.ufid)
 	return f
 }
 
@@ -179,6 +193,7 @@ func (t *table) flush() {
 		f.dead.Store(true)
 	}
 	t.cls.Clear()
+	clear(t.ufids)
 }
 
 func (t *table) size() (flows, masks int) { return t.cls.Len(), t.cls.Masks() }

@@ -257,9 +257,10 @@ func (u *Upcall) Execute(acts actions.List) error {
 // Install installs a flow with match m and actions acts, then executes
 // acts on the upcalled packet: the usual answer of a slow path to a miss,
 // in one call. If an identical flow already exists (another packet of the
-// same flow won the race) the packet is still executed.
+// same flow won the race) the packet is still executed. As in OVS, the new
+// flow's UFID is derived from the upcalled packet's key.
 func (u *Upcall) Install(m flow.Match, acts actions.List) (*Flow, error) {
-	f, err := u.w.d.PutFlow(m, acts, PutCreate)
+	f, err := u.w.d.PutFlowUFID(flow.NewUFID(&u.Key), m, acts, PutCreate)
 	if err == ErrExist {
 		f, err = u.w.d.GetFlow(m)
 	}

@@ -111,22 +111,36 @@ type flowLine struct {
 	file  string
 	text  string
 	line  int
+	ufid  flow.UFID // zero: derived from the key
 	match flow.Match
 	acts  actions.List
 }
 
+// splitUFID splits a leading "ufid:UUID" (followed by a comma or blanks,
+// as dpctl add-flow takes it and dump-flows -m prints it) off a flow line.
+func splitUFID(s string) (flow.UFID, string, error) {
+	if !strings.HasPrefix(s, "ufid:") {
+		return flow.UFID{}, s, nil
+	}
+	end := strings.IndexAny(s, ", \t")
+	if end < 0 {
+		end = len(s)
+	}
+	u, err := flow.ParseUFID(s[:end])
+	if err != nil {
+		return u, s, err
+	}
+	return u, strings.TrimLeft(s[end:], ", \t"), nil
+}
+
 // splitFlowLine separates a flow file line into its flow and action text.
 // It accepts "FLOW ACTIONS" (the two ovs-dpctl add-flow arguments) and the
-// dpctl/dump-flows form "[ufid:U ]FLOW, packets:N, ..., actions:ACTIONS".
+// dpctl/dump-flows form "FLOW, packets:N, ..., actions:ACTIONS"; a leading
+// UFID has been split off (splitUFID).
 func splitFlowLine(s string) (flowText, actText string, err error) {
 	if i := strings.Index(s, "actions:"); i >= 0 {
 		head := strings.TrimSpace(s[:i])
 		actText = strings.TrimSpace(s[i+len("actions:"):])
-		if strings.HasPrefix(head, "ufid:") {
-			if j := strings.IndexAny(head, " \t"); j >= 0 {
-				head = strings.TrimSpace(head[j:])
-			}
-		}
 		// Drop the statistics: everything from the first ", name:" at
 		// the top level (flow attributes are "name(" and never "name:").
 		depth := 0
@@ -194,7 +208,11 @@ func readFlows(name string, r io.Reader) ([]flowLine, error) {
 		fail := func(err error) error {
 			return fmt.Errorf("%s:%d: %v: %s", name, n, err, text)
 		}
-		ft, at, err := splitFlowLine(text)
+		ufid, rest, err := splitUFID(text)
+		if err != nil {
+			return nil, fail(err)
+		}
+		ft, at, err := splitFlowLine(rest)
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -206,7 +224,7 @@ func readFlows(name string, r io.Reader) ([]flowLine, error) {
 		if err != nil {
 			return nil, fail(err)
 		}
-		out = append(out, flowLine{file: name, text: text, line: n, match: m, acts: acts})
+		out = append(out, flowLine{file: name, text: text, line: n, ufid: ufid, match: m, acts: acts})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -297,7 +315,7 @@ func execute(lines []flowLine, in, out portFiles,
 		}
 	}
 	for _, l := range lines {
-		if _, err := d.PutFlow(l.match, l.acts, dp.PutCreate); err != nil {
+		if _, err := d.PutFlowUFID(l.ufid, l.match, l.acts, dp.PutCreate); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v: %s", l.file, l.line, describePutError(err), l.text)
 		}
 	}
@@ -318,8 +336,11 @@ func execute(lines []flowLine, in, out portFiles,
 }
 
 func describePutError(err error) error {
-	if errors.Is(err, dp.ErrExist) {
+	if err == dp.ErrExist {
 		return errors.New("flow already exists (File exists)")
+	}
+	if errors.Is(err, dp.ErrExist) {
+		return fmt.Errorf("%v (File exists)", err)
 	}
 	return err
 }

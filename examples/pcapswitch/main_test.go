@@ -109,6 +109,8 @@ func TestBadFlowLine(t *testing.T) {
 		{"eth_type(0x0800),ipv4(frag=no) 2\n", ":1: dp: invalid argument: in_port is not an exact match"},
 		{ok + "\n" + ok + "\n", ":2: flow already exists"},
 		{"in_port(1),eth_type(0x1234) push_vlan(vid=10,pcp=0),2\n", ":1: "},
+		{"ufid:1234 " + ok + "\n", ":1: flow: invalid UFID"},
+		{"ufid:11111111-2222-4333-8444-555555555555 " + ok + "\nufid:11111111-2222-4333-8444-555555555555 in_port(2),eth_type(0x0800),ipv4(frag=no) 1\n", ":2: dp: already exists: another flow has UFID 11111111-2222-4333-8444-555555555555 (File exists)"},
 	} {
 		f := writeFile(t, dir, "flows", c.body)
 		code, out, errOut := runCmd("-flows", f)
