@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,9 @@ type Datapath struct {
 	pollers  sync.WaitGroup
 	started  bool
 	stopRank chan struct{}
+
+	subs     []*Subscription // under mu
+	eventSeq uint64          // under mu
 }
 
 // New returns an empty datapath.
@@ -97,10 +101,57 @@ func New(cfg Config) *Datapath {
 // Name returns the datapath's name.
 func (d *Datapath) Name() string { return d.name }
 
+// PortType is a vport's type, numbered as OVS's enum ovs_vport_type.
+type PortType uint32
+
+// Vport types. The tunnel types are named here for the netlink protocol;
+// AddPortConfig refuses them until the datapath has tunnel ports.
+const (
+	PortNetdev    PortType = 1   // a network device
+	PortInternal  PortType = 2   // a device the datapath implements (the bridge's own port)
+	PortGRE       PortType = 3   // GRE tunnel
+	PortVXLAN     PortType = 4   // VXLAN tunnel
+	PortGeneve    PortType = 5   // Geneve tunnel
+	PortLISP      PortType = 105 // LISP tunnel
+	PortSTT       PortType = 106 // STT tunnel
+	PortERSPAN    PortType = 107 // ERSPAN tunnel
+	PortIP6ERSPAN PortType = 108 // ERSPAN over IPv6
+	PortIP6GRE    PortType = 109 // GRE over IPv6
+	PortGTPU      PortType = 110 // GTP-U tunnel
+	PortBareUDP   PortType = 111 // bare UDP tunnel
+)
+
+var portTypeNames = map[PortType]string{
+	PortNetdev: "netdev", PortInternal: "internal", PortGRE: "gre", PortVXLAN: "vxlan",
+	PortGeneve: "geneve", PortLISP: "lisp", PortSTT: "stt", PortERSPAN: "erspan",
+	PortIP6ERSPAN: "ip6erspan", PortIP6GRE: "ip6gre", PortGTPU: "gtpu", PortBareUDP: "bareudp",
+}
+
+// String returns the type's name as OVS writes it, such as "vxlan".
+func (t PortType) String() string {
+	if n, ok := portTypeNames[t]; ok {
+		return n
+	}
+	return "type-" + strconv.FormatUint(uint64(t), 10)
+}
+
+// PortConfig configures a vport.
+type PortConfig struct {
+	// Type is the vport type; PortNetdev when zero.
+	Type PortType
+	// UpcallPIDs are the netlink port ids to which upcalls of packets
+	// received on this port are sent (OVS_VPORT_ATTR_UPCALL_PID); empty
+	// for none.
+	UpcallPIDs []uint32
+}
+
 // Vport is a datapath port: a numbered attachment of an io.Port.
 type Vport struct {
-	no  uint32
-	dev dpio.Port
+	no   uint32
+	dev  dpio.Port
+	typ  PortType
+	pids atomic.Pointer[[]uint32]
+	info dpio.PortInfo // as of the last event; under Datapath.mu
 
 	rxPackets, rxBytes, rxErrors, rxDropped atomic.Uint64
 	txPackets, txBytes, txErrors, txDropped atomic.Uint64
@@ -111,6 +162,24 @@ type Vport struct {
 
 // No returns the port number.
 func (v *Vport) No() uint32 { return v.no }
+
+// Type returns the vport's type.
+func (v *Vport) Type() PortType { return v.typ }
+
+// UpcallPIDs returns the netlink port ids upcalls from this port go to.
+func (v *Vport) UpcallPIDs() []uint32 {
+	if p := v.pids.Load(); p != nil {
+		return append([]uint32(nil), *p...)
+	}
+	return nil
+}
+
+// SetUpcallPIDs replaces the netlink port ids upcalls from this port go to
+// (OVS_VPORT_CMD_SET with OVS_VPORT_ATTR_UPCALL_PID).
+func (v *Vport) SetUpcallPIDs(pids []uint32) {
+	p := append([]uint32(nil), pids...)
+	v.pids.Store(&p)
+}
 
 // Device returns the io.Port behind the vport.
 func (v *Vport) Device() dpio.Port { return v.dev }
@@ -129,10 +198,23 @@ func (v *Vport) Stats() dpio.PortStats {
 	}
 }
 
-// AddPort attaches dev as port number no. It fails with ErrExist if the
-// number or the device's name is taken. If the datapath was started, the
-// port is polled at once.
+// AddPort attaches dev as netdev port number no. It fails with ErrExist if
+// the number or the device's name is taken. If the datapath was started,
+// the port is polled at once. Subscribers get an EventPortAdded.
 func (d *Datapath) AddPort(no uint32, dev dpio.Port) (*Vport, error) {
+	return d.AddPortConfig(no, dev, PortConfig{})
+}
+
+// AddPortConfig is AddPort with a vport type and upcall pids. Tunnel types
+// are refused (ErrInvalid): the datapath has no tunnel ports yet.
+func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vport, error) {
+	switch cfg.Type {
+	case 0:
+		cfg.Type = PortNetdev
+	case PortNetdev, PortInternal:
+	default:
+		return nil, fmt.Errorf("%w: port %d: vport type %v is not supported", ErrInvalid, no, cfg.Type)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -148,13 +230,15 @@ func (d *Datapath) AddPort(no uint32, dev dpio.Port) (*Vport, error) {
 			return nil, fmt.Errorf("port name %q: %w", name, ErrExist)
 		}
 	}
-	v := &Vport{no: no, dev: dev}
+	v := &Vport{no: no, dev: dev, typ: cfg.Type, info: dev.Info()}
+	v.SetUpcallPIDs(cfg.UpcallPIDs)
 	m := make(map[uint32]*Vport, len(old)+1)
 	for k, x := range old {
 		m[k] = x
 	}
 	m[no] = v
 	d.ports.Store(&m)
+	d.emit(EventPortAdded, no, v.info)
 	if d.started {
 		d.poll(v)
 	}
@@ -162,7 +246,8 @@ func (d *Datapath) AddPort(no uint32, dev dpio.Port) (*Vport, error) {
 }
 
 // DelPort detaches port no, closes its device and waits for its polling
-// goroutine (if any) to finish the batch it holds.
+// goroutine (if any) to finish the batch it holds. Subscribers get an
+// EventPortRemoved.
 func (d *Datapath) DelPort(no uint32) error {
 	d.mu.Lock()
 	old := *d.ports.Load()
@@ -178,6 +263,7 @@ func (d *Datapath) DelPort(no uint32) error {
 		}
 	}
 	d.ports.Store(&m)
+	d.emit(EventPortRemoved, no, v.info)
 	d.mu.Unlock()
 	err := d.stopPort(v)
 	return err
@@ -208,7 +294,9 @@ func (d *Datapath) PortByName(name string) *Vport {
 }
 
 // Ports returns the ports in number order.
-func (d *Datapath) Ports() []*Vport {
+func (d *Datapath) Ports() []*Vport { return d.portsSorted() }
+
+func (d *Datapath) portsSorted() []*Vport {
 	m := *d.ports.Load()
 	out := make([]*Vport, 0, len(m))
 	for _, v := range m {
@@ -407,6 +495,7 @@ func (d *Datapath) Start() {
 				return
 			case <-t.C:
 				d.flows.cls.Rank()
+				d.CheckPorts()
 			}
 		}
 	}()
@@ -455,6 +544,12 @@ func (d *Datapath) Close() error {
 	ports := *d.ports.Load()
 	if d.stopRank != nil {
 		close(d.stopRank)
+	}
+	for _, v := range d.portsSorted() {
+		d.emit(EventPortRemoved, v.no, v.info)
+	}
+	for len(d.subs) > 0 {
+		d.unsubscribe(d.subs[0])
 	}
 	d.mu.Unlock()
 	var first error

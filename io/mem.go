@@ -38,6 +38,7 @@ type MemPort struct {
 	head   int
 	count  int
 	closed bool
+	down   bool // carrier off (SetLinkUp(false))
 }
 
 var memSeq struct {
@@ -94,9 +95,30 @@ func (p *MemPort) BatchSize() int { return p.cfg.BatchSize }
 // Info implements Port.
 func (p *MemPort) Info() PortInfo {
 	p.mu.Lock()
-	up := !p.closed
+	defer p.mu.Unlock()
+	return PortInfo{Name: p.cfg.Name, MAC: p.cfg.MAC, MTU: p.cfg.MTU, LinkUp: !p.closed && !p.down, Headroom: p.cfg.Headroom}
+}
+
+// SetLinkUp sets the carrier state Info reports, to simulate a cable
+// pulled or plugged. Frames still flow: it changes only what is reported.
+func (p *MemPort) SetLinkUp(up bool) {
+	p.mu.Lock()
+	p.down = !up
 	p.mu.Unlock()
-	return PortInfo{Name: p.cfg.Name, MAC: p.cfg.MAC, MTU: p.cfg.MTU, LinkUp: up, Headroom: p.cfg.Headroom}
+}
+
+// SetMTU changes the MTU Info reports.
+func (p *MemPort) SetMTU(mtu int) {
+	p.mu.Lock()
+	p.cfg.MTU = mtu
+	p.mu.Unlock()
+}
+
+// SetMAC changes the address Info reports.
+func (p *MemPort) SetMAC(mac net.HardwareAddr) {
+	p.mu.Lock()
+	p.cfg.MAC = append(net.HardwareAddr(nil), mac...)
+	p.mu.Unlock()
 }
 
 // Stats implements Port.
