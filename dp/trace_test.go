@@ -1,0 +1,81 @@
+package dp
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/b7cafead/datapath/internal/testpkt"
+)
+
+func TestTrace(t *testing.T) {
+	r := newRig(t, Config{}, 3)
+	f := r.put(t, "in_port(1),eth_type(0x0800),ipv4(proto=17,frag=no),udp()", "2,set(ipv4(ttl=9)),3,7")
+	r.put(t, "in_port(2),eth_type(0x86dd),ipv6(frag=no)", "1")
+	frame := testpkt.UDP(testpkt.Frame{})
+	tr, err := r.d.Trace(1, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Flow != f || tr.Miss != "" || len(tr.Steps) != 4 {
+		t.Fatalf("trace %+v", tr)
+	}
+	s0, s1, s2, s3 := tr.Steps[0], tr.Steps[1], tr.Steps[2], tr.Steps[3]
+	if s0.Action != "2" || len(s0.Outputs) != 1 || s0.Outputs[0].Port != 2 || s0.Outputs[0].Name != "p2" || !bytes.Equal(s0.Outputs[0].Packet, frame) {
+		t.Errorf("step 1 %+v", s0)
+	}
+	if s1.Action != "set(ipv4(ttl=9))" || s1.Before != "ipv4(ttl=64)" || s1.After != "ipv4(ttl=9)" || len(s1.Outputs) != 0 {
+		t.Errorf("step 2 %+v", s1)
+	}
+	if len(s2.Outputs) != 1 || s2.Outputs[0].Packet[22] != 9 {
+		t.Errorf("step 3 %+v", s2)
+	}
+	if len(s3.Outputs) != 1 || !s3.Outputs[0].Dropped {
+		t.Errorf("step 4 %+v", s3)
+	}
+	// Nothing was sent or counted.
+	if st := r.d.Stats(); st.Hit != 0 || st.Missed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if n := len(drain(r.far[2])) + len(drain(r.far[3])); n != 0 {
+		t.Errorf("trace sent %d packets", n)
+	}
+	if f.Stats().Packets != 0 {
+		t.Errorf("flow counted the trace")
+	}
+	out := tr.String()
+	t.Log("\n" + out)
+	for _, want := range []string{"packet on port 1: ", "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no)",
+		"flow: recirc_id(0),in_port(1),eth_type(0x0800),ipv4(proto=17,frag=no)",
+		"1. 2: sent 60 bytes to port 2 (p2)", "2. set(ipv4(ttl=9)): ipv4(ttl=64) -> ipv4(ttl=9)",
+		"4. 7: port 7 does not exist, dropped", "result: 2 packet(s) sent"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+
+	// A miss names the nearest flows and what differs.
+	tr, err = r.d.Trace(2, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Flow != nil || !strings.Contains(tr.Miss, "no flow matches") || len(tr.Near) != 2 {
+		t.Fatalf("miss trace %+v", tr)
+	}
+	out = tr.String()
+	t.Log("\n" + out)
+	if tr.Near[0].Want != "eth_type(0x86dd)" || tr.Near[0].Have != "eth_type(0x0800)" {
+		t.Errorf("nearest %+v", tr.Near[0])
+	}
+	if tr.Near[1].Want != "in_port(1)" || tr.Near[1].Have != "in_port(2)" {
+		t.Errorf("second nearest %+v", tr.Near[1])
+	}
+	tr, err = r.d.Trace(9, frame)
+	if err != nil || !strings.Contains(tr.Miss, "port 9 does not exist") {
+		t.Errorf("trace on a missing port: %+v, %v", tr, err)
+	}
+	// A runt frame still traces: its key stops at the last valid layer.
+	if tr, err := r.d.Trace(1, frame[:20]); err != nil || tr.Flow != nil {
+		t.Errorf("runt: %+v, %v", tr, err)
+	}
+}
