@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,5 +426,63 @@ func TestPipelineAllocs(t *testing.T) {
 		r.far[2].TryRead(buf)
 	}); n != 0 {
 		t.Errorf("Process allocates %v times per batch", n)
+	}
+}
+
+// TestDumpFlowsUnderChurn dumps in small batches while flows come and go:
+// the flows installed throughout appear exactly once.
+func TestDumpFlowsUnderChurn(t *testing.T) {
+	r := newRig(t, Config{}, 1)
+	acts := actions.List{actions.Output(1)}
+	match := func(i int) flow.Match {
+		m := flow.MustParse("in_port(1),eth_type(0x0800),ipv4(frag=no)")
+		m.Key.NwDst = [4]byte{10, 1, byte(i >> 8), byte(i)}
+		m.Mask.NwDst = [4]byte{255, 255, 255, 255}
+		if i%3 == 0 {
+			m.Mask.NwDst[3] = 0xf0 // a second mask
+		}
+		return m
+	}
+	stable := map[*Flow]bool{}
+	for i := 0; i < 300; i++ {
+		f, err := r.d.PutFlow(match(i), acts, PutCreate)
+		if err != nil {
+			continue // an overlapping /28 already covers it
+		}
+		stable[f] = true
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			for i := 1000; i < 3000; i++ {
+				r.d.PutFlow(match(i), acts, PutCreate)
+			}
+			for i := 1000; i < 3000; i++ {
+				r.d.DelFlow(match(i))
+			}
+		}
+	}()
+	seen := map[*Flow]int{}
+	fd := r.d.DumpFlows()
+	buf := make([]*Flow, 7)
+	for {
+		n := fd.Next(buf)
+		if n == 0 {
+			break
+		}
+		for _, f := range buf[:n] {
+			seen[f]++
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+	for f := range stable {
+		if seen[f] != 1 {
+			t.Fatalf("stable flow %v seen %d times", f.Match(), seen[f])
+		}
 	}
 }

@@ -197,3 +197,32 @@ func (t *table) flush() {
 }
 
 func (t *table) size() (flows, masks int) { return t.cls.Len(), t.cls.Masks() }
+
+// FlowDump walks the installed flows in batches, the way a netlink client
+// dumps them; see DumpFlows.
+type FlowDump struct {
+	it  *flow.Iterator[Flow]
+	key flow.Key
+}
+
+// DumpFlows starts a walk over the installed flows that runs alongside
+// forwarding and flow changes without stopping either. A flow installed
+// for the whole walk is returned exactly once; one added or deleted during
+// it may or may not be. Flows come in table order, not installation order
+// (see Flows for a sorted snapshot).
+func (d *Datapath) DumpFlows() *FlowDump { return &FlowDump{it: d.flows.cls.Iterate()} }
+
+// Next fills dst with the next flows and returns how many it stored; 0
+// means the walk is over.
+func (fd *FlowDump) Next(dst []*Flow) int {
+	n := 0
+	for n < len(dst) {
+		_, f := fd.it.Next(&fd.key)
+		if f == nil {
+			break
+		}
+		dst[n] = f
+		n++
+	}
+	return n
+}

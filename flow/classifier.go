@@ -507,19 +507,60 @@ func (c *Classifier[T]) Len() int { return int(c.count.Load()) }
 func (c *Classifier[T]) Masks() int { return len(c.list()) }
 
 // Range calls f for every rule, in subtable rank order, until f returns
-// false. Rules inserted or deleted meanwhile may or may not be seen; every
-// rule present throughout is seen once.
+// false. It makes the promise Iterate's iterator makes.
 func (c *Classifier[T]) Range(f func(key, mask *Key, v *T) bool) {
-	for _, st := range c.list() {
-		t := st.tab.Load()
-		for i := range t.s {
-			var k Key
-			v := st.readSlot(t, uint64(i), &k)
-			if v != nil && !f(&k, &st.mask, v) {
-				return
-			}
+	it := c.Iterate()
+	var k Key
+	for {
+		mask, v := it.Next(&k)
+		if v == nil || !f(&k, mask, v) {
+			return
 		}
 	}
+}
+
+// Iterator walks a classifier's rules; see Iterate.
+type Iterator[T any] struct {
+	subs []*subtable[T]
+	si   int
+	t    *slots[T]
+	i    int
+}
+
+// Iterate returns an iterator over the rules. It never blocks writers and
+// is consistent under concurrent changes in this sense: a rule present
+// from the start of the walk to its end is returned exactly once; a rule
+// inserted or deleted during the walk may or may not be returned (and one
+// deleted and inserted again, as a new rule, may be returned twice). The
+// walk takes the subtable list and each subtable's table as published
+// when it reaches them; a table is never reorganized in place, only
+// replaced.
+func (c *Classifier[T]) Iterate() *Iterator[T] { return &Iterator[T]{subs: c.list()} }
+
+// Next stores the next rule's masked key in k and returns its mask and
+// value, or a nil value at the end. The mask belongs to the classifier:
+// do not modify it.
+func (it *Iterator[T]) Next(k *Key) (mask *Key, v *T) {
+	for it.si < len(it.subs) {
+		st := it.subs[it.si]
+		if it.t == nil {
+			it.t, it.i = st.tab.Load(), 0
+		}
+		for it.i < len(it.t.s) {
+			i := it.i
+			it.i++
+			if it.t.ctrlAt(uint64(i))&0x80 != 0 {
+				continue
+			}
+			*k = Key{}
+			if v := st.readSlot(it.t, uint64(i), k); v != nil {
+				return &st.mask, v
+			}
+		}
+		it.si++
+		it.t = nil
+	}
+	return nil, nil
 }
 
 // readSlot reads live slot i's rule into k (masked) and returns its value,

@@ -295,3 +295,69 @@ func TestClassifierLookupAllocs(t *testing.T) {
 		t.Errorf("Lookup allocates %v times", n)
 	}
 }
+
+// TestClassifierIterateConsistent walks the rules while another goroutine
+// inserts and deletes others (growing and shrinking tables): every rule
+// present throughout is returned exactly once.
+func TestClassifierIterateConsistent(t *testing.T) {
+	var c Classifier[int]
+	masks := []Key{{InPort: ^uint32(0), NwDst: [4]byte{255, 255, 255, 255}}, {InPort: ^uint32(0), TpDst: 0xffff}}
+	rule := func(i int) (Key, *Key) {
+		var k Key
+		k.InPort = uint32(i)
+		k.NwDst = [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
+		k.TpDst = uint16(i)
+		return k, &masks[i%2]
+	}
+	vals := make([]int, 20000)
+	for i := range vals {
+		vals[i] = i
+	}
+	const stable = 2000
+	for i := 0; i < stable; i++ {
+		k, m := rule(i)
+		c.Insert(&k, m, &vals[i])
+	}
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for round := 0; !stop.Load(); round++ {
+			// Grow well past the stable set, then shrink back.
+			for i := stable; i < len(vals); i++ {
+				k, m := rule(i)
+				c.Insert(&k, m, &vals[i])
+			}
+			for i := stable; i < len(vals); i++ {
+				k, m := rule(i)
+				c.Delete(&k, m)
+			}
+		}
+	}()
+	for walk := 0; walk < 5; walk++ {
+		seen := map[int]int{}
+		it := c.Iterate()
+		var k Key
+		for n := 0; ; n++ {
+			mask, v := it.Next(&k)
+			if v == nil {
+				break
+			}
+			if !k.Matches(&k, mask) || k != k.Masked(mask) {
+				t.Fatalf("rule %d: key not masked", *v)
+			}
+			seen[*v]++
+			if n%97 == 0 {
+				time.Sleep(10 * time.Microsecond) // let the writer move things
+			}
+		}
+		for i := 0; i < stable; i++ {
+			if seen[i] != 1 {
+				t.Fatalf("walk %d: stable rule %d returned %d times", walk, i, seen[i])
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
