@@ -33,10 +33,11 @@ var (
 	ErrClosed   = errors.New("dp: datapath closed")
 )
 
-// UpcallHandler is the slow path: it is called, on the goroutine that
-// processes the packet, for every packet that matches no flow. It may
-// execute actions on the packet and install a flow through the Upcall.
-// It must not retain the Upcall or its packet after returning.
+// UpcallHandler is a Go slow path: it is called for every packet that
+// matches no flow, on the goroutine that processes the packet or, with
+// Config.UpcallQueueLen, on a handler goroutine. It may execute actions on
+// the packet and install a flow through the Upcall. It must not retain the
+// Upcall or its packet after returning.
 type UpcallHandler func(u *Upcall)
 
 // Config configures a datapath. The zero value is a datapath without a
@@ -44,8 +45,20 @@ type UpcallHandler func(u *Upcall)
 type Config struct {
 	// Name is the datapath's name, as ovs-dpctl show prints it.
 	Name string
-	// Upcall handles packets that match no flow.
+	// Upcall handles packets that match no flow. Without it, upcalls go
+	// to the per-pid queues of OpenUpcallQueue, chosen by the input
+	// port's upcall pids; a packet with no queue to go to is lost.
 	Upcall UpcallHandler
+	// UpcallQueueLen, when positive, makes Upcall asynchronous: the
+	// pipeline copies a missed packet into a queue of this many and goes
+	// on, and UpcallWorkers goroutines (1 if zero) call the handler. A
+	// flood of misses then costs the pipeline a copy per packet, and
+	// packets that find the queue full are counted as lost. When zero,
+	// the pipeline calls the handler itself, which suits a handler that
+	// answers fast and wants the packet's flow installed before the rest
+	// of its batch is looked up.
+	UpcallQueueLen int
+	UpcallWorkers  int
 	// EMCInsertInvProb is the inverse probability with which a packet
 	// that hits a megaflow is inserted into its worker's exact-match
 	// cache (flow.DefaultEMCInsertInvProb when zero; 1 inserts every
@@ -79,6 +92,9 @@ type Datapath struct {
 
 	subs     []*Subscription // under mu
 	eventSeq uint64          // under mu
+
+	async  *asyncUpcalls // asynchronous Go handler, or nil
+	queues atomic.Pointer[map[uint32]*UpcallQueue]
 }
 
 // New returns an empty datapath.
@@ -95,6 +111,11 @@ func New(cfg Config) *Datapath {
 	}
 	m := map[uint32]*Vport{}
 	d.ports.Store(&m)
+	q := map[uint32]*UpcallQueue{}
+	d.queues.Store(&q)
+	if cfg.Upcall != nil && cfg.UpcallQueueLen > 0 {
+		d.startAsync(cfg.UpcallQueueLen, cfg.UpcallWorkers)
+	}
 	return d
 }
 
@@ -559,6 +580,14 @@ func (d *Datapath) Close() error {
 		}
 	}
 	d.pollers.Wait()
+	// The pollers are done: no more upcalls. Let the handlers finish
+	// what is queued, and close the per-pid queues.
+	if d.async != nil {
+		d.async.stop()
+	}
+	for _, q := range *d.queues.Load() {
+		q.q.close()
+	}
 	return first
 }
 

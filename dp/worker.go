@@ -199,16 +199,25 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 }
 
 // miss hands a packet that matched no flow to the slow path and reports
-// whether a handler saw it.
+// whether a synchronous handler saw it (and may have installed a flow).
 func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
-	if w.d.upcall == nil {
-		w.d.lost.Add(1)
-		return false
+	d := w.d
+	switch {
+	case d.upcall != nil && d.async == nil:
+		w.up = Upcall{w: w, Type: UpcallMiss, InPort: k.InPort, Key: *k, Packet: p, lay: lay}
+		d.upcall(&w.up)
+		w.up = Upcall{}
+		return true
+	case d.async != nil:
+		if !d.async.put(UpcallMiss, k, p.Bytes(), nil) {
+			d.lost.Add(1)
+		}
+	default:
+		if !d.queueUpcall(UpcallMiss, k, p.Bytes(), nil) {
+			d.lost.Add(1)
+		}
 	}
-	w.up = Upcall{w: w, InPort: k.InPort, Key: *k, Packet: p, lay: lay}
-	w.d.upcall(&w.up)
-	w.up = Upcall{}
-	return true
+	return false
 }
 
 // Execute runs acts on a copy of frame as if it had arrived on port
@@ -228,50 +237,3 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	w.flush()
 	return nil
 }
-
-// Upcall is a packet that matched no flow, handed to the slow path.
-type Upcall struct {
-	w   *Worker
-	lay *flow.Layout
-
-	// InPort is the datapath port the packet arrived on.
-	InPort uint32
-	// Key is the packet's flow key.
-	Key flow.Key
-	// Packet is the packet. It belongs to the datapath and is valid only
-	// during the handler call.
-	Packet *dpio.Packet
-}
-
-// Execute runs acts on the upcalled packet, as OVS_PACKET_CMD_EXECUTE
-// does for a packet the slow path received. The outputs are transmitted
-// with the rest of the batch.
-func (u *Upcall) Execute(acts actions.List) error {
-	if err := acts.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	u.w.exec.Execute(u.Packet, &u.Key, u.lay, acts, u.w)
-	return nil
-}
-
-// Install installs a flow with match m and actions acts, then executes
-// acts on the upcalled packet: the usual answer of a slow path to a miss,
-// in one call. If an identical flow already exists (another packet of the
-// same flow won the race) the packet is still executed. As in OVS, the new
-// flow's UFID is derived from the upcalled packet's key.
-func (u *Upcall) Install(m flow.Match, acts actions.List) (*Flow, error) {
-	f, err := u.w.d.PutFlowUFID(flow.NewUFID(&u.Key), m, acts, PutCreate)
-	if err == ErrExist {
-		f, err = u.w.d.GetFlow(m)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// As in OVS, the upcalled packet is not counted in the new flow's
-	// statistics: the slow path accounts for it.
-	u.w.exec.Execute(u.Packet, &u.Key, u.lay, acts, u.w)
-	return f, nil
-}
-
-// Datapath returns the datapath that raised the upcall.
-func (u *Upcall) Datapath() *Datapath { return u.w.d }
