@@ -77,6 +77,7 @@ type Datapath struct {
 	closed bool
 
 	hit, missed, lost atomic.Uint64
+	drops             struct{ action, invalidPort, txError, txFull atomic.Uint64 }
 	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
 	emcHit            atomic.Uint64
 	emcInvProb        uint32 // 0: no exact-match cache
@@ -480,13 +481,32 @@ type Stats struct {
 	MaskHits uint64
 	// EMCHit is the number of hits served by exact-match caches.
 	EMCHit uint64
+	// Drops counts packets (or copies) dropped after a lookup, by reason.
+	// With Missed (upcalled or lost), they account for every packet the
+	// datapath accepted that no port transmitted.
+	Drops DropStats
+}
+
+// DropStats are the datapath's drop counters by reason.
+type DropStats struct {
+	// Action counts packets that hit a flow whose actions sent them
+	// nowhere (drop, or no output).
+	Action uint64
+	// InvalidPort counts packets sent to a port that does not exist.
+	InvalidPort uint64
+	// TxError counts packets a port's device failed to send (closed,
+	// too large); TxFull those it had no room for. The ports count them
+	// too (TxErrors, TxDropped).
+	TxError, TxFull uint64
 }
 
 // Stats returns the datapath's counters.
 func (d *Datapath) Stats() Stats {
 	flows, masks := d.flows.size()
 	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
-		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load()}
+		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load(),
+		Drops: DropStats{Action: d.drops.action.Load(), InvalidPort: d.drops.invalidPort.Load(),
+			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load()}}
 }
 
 // Start begins polling every port, and every port added later, on its own

@@ -22,6 +22,7 @@ type Worker struct {
 	up   Upcall
 	tmp  *dpio.Packet
 	hits []*Flow // per packet of the batch: the flow it hit, or nil
+	nout int     // packets handed to Output, to tell which actions dropped
 	emc  *flow.EMC[*Flow]
 	// shard spreads the classifier's hit counters across workers.
 	shard int
@@ -45,6 +46,7 @@ func (d *Datapath) NewWorker() *Worker {
 // Output implements actions.Sink: it queues pkt for port, to be
 // transmitted when the batch is done.
 func (w *Worker) Output(port uint32, pkt *dpio.Packet) {
+	w.nout++
 	for i := range w.outs {
 		if w.outs[i].port == port {
 			w.outs[i].pkts = append(w.outs[i].pkts, pkt)
@@ -65,6 +67,7 @@ func (w *Worker) flush() {
 		v := ports[q.port]
 		if v == nil {
 			// Output to a port that does not exist: dropped, as in OVS.
+			w.d.drops.invalidPort.Add(uint64(len(q.pkts)))
 			clear(q.pkts)
 			q.pkts = q.pkts[:0]
 			continue
@@ -77,8 +80,10 @@ func (w *Worker) flush() {
 		switch {
 		case err != nil:
 			v.txErrors.Add(uint64(len(q.pkts) - n))
+			w.d.drops.txError.Add(uint64(len(q.pkts) - n))
 		case n < len(q.pkts):
 			v.txDropped.Add(uint64(len(q.pkts) - n))
+			w.d.drops.txFull.Add(uint64(len(q.pkts) - n))
 		}
 		if n == len(q.pkts) {
 			v.txPackets.Add(uint64(n))
@@ -123,7 +128,7 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 
 	// Classify the whole batch: exact-match cache, then the megaflow
 	// classifier.
-	var nhit, missed, searched, emcHits uint64
+	var nhit, missed, searched, emcHits, actDrops uint64
 	for i, p := range pkts {
 		flow.ExtractLayout(p.Bytes(), inPort, &keys[i], &lays[i])
 		var h uint64
@@ -179,7 +184,11 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		curPkts++
 		curBytes += p.Len()
 		curFlags |= keys[i].TCPFlags
+		before := w.nout
 		w.exec.Execute(p, &keys[i], &lays[i], f.Actions(), w)
+		if w.nout == before {
+			actDrops++
+		}
 	}
 	if cur != nil {
 		cur.hit(curPkts, curBytes, curFlags, now)
@@ -194,6 +203,9 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	}
 	if missed > 0 {
 		d.missed.Add(missed)
+	}
+	if actDrops > 0 {
+		d.drops.action.Add(actDrops)
 	}
 	w.flush()
 }
