@@ -342,19 +342,35 @@ const (
 
 // NormalizeMatch applies the datapath's rules to a match before it is
 // installed, as OVS's userspace datapath does: the recirculation id is
-// always matched exactly. It fails if the input port is not matched
-// exactly. The key keeps its values as given (see flow.Match).
+// always matched exactly, and a match that says nothing of the outer VLAN
+// tag matches its VLAN id and presence bit (the datapath key cannot say
+// "any VLAN", so no VLAN attribute means no VLAN tag). It fails if the
+// input port is not matched exactly. The key keeps its values as given
+// (see flow.Match).
 func NormalizeMatch(m flow.Match) (flow.Match, error) {
 	if m.Mask.InPort != ^uint32(0) {
 		return m, fmt.Errorf("%w: in_port is not an exact match", ErrInvalid)
 	}
 	m.Mask.RecircID = ^uint32(0)
+	if m.Mask.VlanTCI[0] == 0 {
+		m.Mask.VlanTCI[0] = flow.VLANCFI | 0x0fff
+	}
 	return m, nil
 }
 
-// PutFlow installs or modifies a flow. With PutCreate and no existing flow
-// it creates one; with PutModify and an existing flow of the same match it
-// replaces the actions; otherwise it fails with ErrExist or ErrNotExist.
+// PutFlow installs or modifies a flow, as OVS's userspace datapath does.
+// The flow's key, as written (m.Key, bits outside the mask included), is
+// looked up as if it were a packet: a flow with exactly this match, or
+// else any flow on the same port that the key hits (an overlapping flow),
+// is the existing flow. Then:
+//
+//   - none and PutCreate: the flow is created;
+//   - none otherwise: ErrNotExist;
+//   - one and PutModify: its actions are replaced (and with PutZeroStats
+//     its counters cleared);
+//   - one and PutCreate: ErrExist;
+//   - one otherwise: ErrInvalid (an overlapping flow).
+//
 // The actions are validated first: an action the datapath cannot execute
 // is refused. A new flow's UFID is derived from m.Key as OVS derives one
 // (flow.NewUFID); see PutFlowUFID to give one.
@@ -364,7 +380,8 @@ func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Fl
 
 // PutFlowUFID is PutFlow for a flow named by ufid (a zero ufid: derived
 // from m.Key). Creating a flow whose UFID another flow already has fails
-// with ErrExist; modifying a flow keeps the UFID it has.
+// with ErrExist, as in the Linux datapath; modifying a flow keeps the UFID
+// it has.
 func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
 	if err := acts.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -382,15 +399,28 @@ func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, 
 	if d.closed {
 		return nil, ErrClosed
 	}
-	if f := d.flows.get(&m); f != nil {
-		if flags&PutModify == 0 {
+	f := d.flows.get(&m)
+	if f == nil {
+		// As OVS does, look up the key as written, unmasked: bits
+		// outside the mask take part.
+		f, _ = d.flows.lookup(&m.Key, 0)
+	}
+	if f != nil {
+		switch {
+		case flags&PutModify != 0:
+			f.acts.Store(&acts)
+			if flags&PutZeroStats != 0 {
+				f.clearStats()
+			}
+			return f, nil
+		case flags&PutCreate != 0:
+			if f.match != m {
+				return nil, fmt.Errorf("%w: flow %v overlaps it", ErrExist, f.match)
+			}
 			return nil, ErrExist
+		default:
+			return nil, fmt.Errorf("%w: flow %v overlaps it", ErrInvalid, f.match)
 		}
-		f.acts.Store(&acts)
-		if flags&PutZeroStats != 0 {
-			f.clearStats()
-		}
-		return f, nil
 	}
 	if flags&PutCreate == 0 {
 		return nil, ErrNotExist
@@ -398,7 +428,7 @@ func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, 
 	if d.flows.byUFID(ufid) != nil {
 		return nil, fmt.Errorf("%w: another flow has UFID %v", ErrExist, ufid)
 	}
-	f := &Flow{match: m, ufid: ufid, created: time.Now()}
+	f = &Flow{match: m, ufid: ufid, created: time.Now()}
 	f.acts.Store(&acts)
 	d.flows.insert(f)
 	return f, nil
@@ -535,7 +565,7 @@ func (d *Datapath) Start() {
 			case <-d.stopRank:
 				return
 			case <-t.C:
-				d.flows.cls.Rank()
+				d.flows.rank()
 				d.CheckPorts()
 			}
 		}

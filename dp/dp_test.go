@@ -2,6 +2,7 @@ package dp
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -484,5 +485,30 @@ func TestDumpFlowsUnderChurn(t *testing.T) {
 		if seen[f] != 1 {
 			t.Fatalf("stable flow %v seen %d times", f.Match(), seen[f])
 		}
+	}
+}
+
+// TestPerPortClassifiers checks that a packet searches only the masks of
+// flows on its own input port.
+func TestPerPortClassifiers(t *testing.T) {
+	r := newRig(t, Config{EMCInsertInvProb: -1}, 2)
+	for i := 0; i < 5; i++ {
+		r.put(t, fmt.Sprintf("in_port(2),eth_type(0x0800),ipv4(dst=%d.0.0.0/255.%d.0.0,frag=no)", 10+i, 0xff<<(8-i)&0xff), "1")
+	}
+	r.put(t, "in_port(1),eth_type(0x0800),ipv4(frag=no)", "2")
+	r.d.Flows() // rank order does not matter: port 1 has one mask
+	r.d.Process(1, batchOf(testpkt.UDP(testpkt.Frame{}), testpkt.UDP(testpkt.Frame{})))
+	st := r.d.Stats()
+	if st.Hit != 2 || st.MaskHits != 2 || st.Masks != 6 || st.Flows != 6 {
+		t.Errorf("stats %+v: want 2 hits searching 1 mask each, 6 masks in all", st)
+	}
+	fd := r.d.DumpFlows()
+	n := 0
+	buf := make([]*Flow, 4)
+	for k := fd.Next(buf); k > 0; k = fd.Next(buf) {
+		n += k
+	}
+	if n != 6 {
+		t.Errorf("dump saw %d flows, want 6", n)
 	}
 }

@@ -130,12 +130,41 @@ func appendUint(dst []byte, v uint64) []byte {
 	return append(dst, buf[i:]...)
 }
 
-// table is the datapath's flow table: a megaflow classifier of flows.
-// Lookups never block; changes are serialized by the datapath's mutex.
+// table is the datapath's flow table: one megaflow classifier per input
+// port, as dpif-netdev keeps one dpcls per in_port (in_port is always
+// matched exactly), so a packet searches only the masks of flows on its
+// own port. Lookups never block; changes are serialized by the datapath's
+// mutex.
 type table struct {
-	cls   flow.Classifier[Flow]
+	ports atomic.Pointer[map[uint32]*flow.Classifier[Flow]]
 	seq   uint64              // installation counter; changes only under Datapath.mu
 	ufids map[flow.UFID]*Flow // under Datapath.mu
+}
+
+// classifier returns the classifier of input port port, or nil.
+func (t *table) classifier(port uint32) *flow.Classifier[Flow] {
+	if m := t.ports.Load(); m != nil {
+		return (*m)[port]
+	}
+	return nil
+}
+
+// classifiers returns every port's classifier, by port number.
+func (t *table) classifiers() []*flow.Classifier[Flow] {
+	m := t.ports.Load()
+	if m == nil {
+		return nil
+	}
+	nos := make([]uint32, 0, len(*m))
+	for no := range *m {
+		nos = append(nos, no)
+	}
+	sort.Slice(nos, func(i, j int) bool { return nos[i] < nos[j] })
+	out := make([]*flow.Classifier[Flow], len(nos))
+	for i, no := range nos {
+		out[i] = (*m)[no]
+	}
+	return out
 }
 
 // byUFID returns the flow named ufid, or nil; the caller holds
@@ -145,13 +174,20 @@ func (t *table) byUFID(ufid flow.UFID) *Flow { return t.ufids[ufid] }
 // lookup returns the flow matching packet key k, or nil, and how many
 // subtables it searched.
 func (t *table) lookup(k *flow.Key, shard int) (*Flow, int) {
-	f, n := t.cls.Lookup(k, shard)
-	return f, n
+	c := t.classifier(k.InPort)
+	if c == nil {
+		return nil, 0
+	}
+	return c.Lookup(k, shard)
 }
 
 // get returns the flow with exactly this key and mask.
 func (t *table) get(m *flow.Match) *Flow {
-	f, _ := t.cls.Get(&m.Key, &m.Mask)
+	c := t.classifier(m.Key.InPort)
+	if c == nil {
+		return nil
+	}
+	f, _ := c.Get(&m.Key, &m.Mask)
 	return f
 }
 
@@ -163,12 +199,29 @@ func (t *table) insert(f *Flow) {
 		t.ufids = map[flow.UFID]*Flow{}
 	}
 	t.ufids[f.ufid] = f
-	t.cls.Insert(&f.match.Key, &f.match.Mask, f)
+	port := f.match.Key.InPort
+	c := t.classifier(port)
+	if c == nil {
+		c = new(flow.Classifier[Flow])
+		m := map[uint32]*flow.Classifier[Flow]{}
+		if old := t.ports.Load(); old != nil {
+			for k, v := range *old {
+				m[k] = v
+			}
+		}
+		m[port] = c
+		t.ports.Store(&m)
+	}
+	c.Insert(&f.match.Key, &f.match.Mask, f)
 }
 
 // remove deletes the flow with this match, returning it.
 func (t *table) remove(m *flow.Match) *Flow {
-	f, ok := t.cls.Delete(&m.Key, &m.Mask)
+	c := t.classifier(m.Key.InPort)
+	if c == nil {
+		return nil
+	}
+	f, ok := c.Delete(&m.Key, &m.Mask)
 	if !ok {
 		return nil
 	}
@@ -179,11 +232,13 @@ func (t *table) remove(m *flow.Match) *Flow {
 
 // all returns every flow in installation order.
 func (t *table) all() []*Flow {
-	out := make([]*Flow, 0, t.cls.Len())
-	t.cls.Range(func(_, _ *flow.Key, f *Flow) bool {
-		out = append(out, f)
-		return true
-	})
+	var out []*Flow
+	for _, c := range t.classifiers() {
+		c.Range(func(_, _ *flow.Key, f *Flow) bool {
+			out = append(out, f)
+			return true
+		})
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
@@ -192,15 +247,31 @@ func (t *table) flush() {
 	for _, f := range t.all() {
 		f.dead.Store(true)
 	}
-	t.cls.Clear()
+	t.ports.Store(&map[uint32]*flow.Classifier[Flow]{})
 	clear(t.ufids)
 }
 
-func (t *table) size() (flows, masks int) { return t.cls.Len(), t.cls.Masks() }
+// size returns the number of flows and of masks (subtables, summed over
+// the ports' classifiers).
+func (t *table) size() (flows, masks int) {
+	for _, c := range t.classifiers() {
+		flows += c.Len()
+		masks += c.Masks()
+	}
+	return flows, masks
+}
+
+// rank re-ranks every classifier's subtables by recent hits.
+func (t *table) rank() {
+	for _, c := range t.classifiers() {
+		c.Rank()
+	}
+}
 
 // FlowDump walks the installed flows in batches, the way a netlink client
 // dumps them; see DumpFlows.
 type FlowDump struct {
+	cls []*flow.Classifier[Flow]
 	it  *flow.Iterator[Flow]
 	key flow.Key
 }
@@ -210,16 +281,24 @@ type FlowDump struct {
 // for the whole walk is returned exactly once; one added or deleted during
 // it may or may not be. Flows come in table order, not installation order
 // (see Flows for a sorted snapshot).
-func (d *Datapath) DumpFlows() *FlowDump { return &FlowDump{it: d.flows.cls.Iterate()} }
+func (d *Datapath) DumpFlows() *FlowDump { return &FlowDump{cls: d.flows.classifiers()} }
 
 // Next fills dst with the next flows and returns how many it stored; 0
 // means the walk is over.
 func (fd *FlowDump) Next(dst []*Flow) int {
 	n := 0
 	for n < len(dst) {
+		if fd.it == nil {
+			if len(fd.cls) == 0 {
+				break
+			}
+			fd.it = fd.cls[0].Iterate()
+			fd.cls = fd.cls[1:]
+		}
 		_, f := fd.it.Next(&fd.key)
 		if f == nil {
-			break
+			fd.it = nil
+			continue
 		}
 		dst[n] = f
 		n++

@@ -1,6 +1,7 @@
 package dp
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -62,13 +63,20 @@ func (u *Upcall) Execute(acts actions.List) error {
 
 // Install installs a flow with match m and actions acts, then executes
 // acts on the upcalled packet: the usual answer of a slow path to a miss,
-// in one call. If an identical flow already exists (another packet of the
-// same flow won the race) the packet is still executed. As in OVS, the new
+// in one call. If the flow, or a flow that covers it, already exists
+// (another packet of the same flow won the race) the packet is still
+// executed with acts. As in OVS, the new
 // flow's UFID is derived from the upcalled packet's key.
 func (u *Upcall) Install(m flow.Match, acts actions.List) (*Flow, error) {
-	f, err := u.w.d.PutFlowUFID(flow.NewUFID(&u.Key), m, acts, PutCreate)
-	if err == ErrExist {
-		f, err = u.w.d.GetFlow(m)
+	d := u.w.d
+	f, err := d.PutFlowUFID(flow.NewUFID(&u.Key), m, acts, PutCreate)
+	if errors.Is(err, ErrExist) {
+		// The flow, or one covering it, is there: another packet won.
+		if g, gerr := d.GetFlow(m); gerr == nil {
+			f, err = g, nil
+		} else if mk := m.Key.Masked(&m.Mask); d.Lookup(&mk) != nil {
+			f, err = d.Lookup(&mk), nil
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -129,6 +129,8 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	// Classify the whole batch: exact-match cache, then the megaflow
 	// classifier.
 	var nhit, missed, searched, emcHits, actDrops uint64
+	// A batch comes from one port: one classifier serves it.
+	cls := d.flows.classifier(inPort)
 	for i, p := range pkts {
 		flow.ExtractLayout(p.Bytes(), inPort, &keys[i], &lays[i])
 		var h uint64
@@ -142,7 +144,11 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 				continue
 			}
 		}
-		f, n := d.flows.lookup(&keys[i], w.shard)
+		var f *Flow
+		var n int
+		if cls != nil {
+			f, n = cls.Lookup(&keys[i], w.shard)
+		}
 		hits[i] = f
 		if f != nil {
 			searched += uint64(n)

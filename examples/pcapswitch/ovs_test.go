@@ -86,6 +86,10 @@ func diffPackets() []timedFrame {
 	// Misses: dropped by both.
 	add(1, testpkt.UDP(testpkt.Frame{IPDst: "10.7.7.7", SrcPort: 1, DstPort: 1}))
 	add(3, testpkt.ICMPEcho(testpkt.Frame{IPSrc: "10.10.0.1"}))
+	// A flow that says nothing of VLANs matches only untagged packets:
+	// this tagged copy of a packet that hits a flow above misses.
+	add(1, testpkt.UDP(testpkt.Frame{VLAN: 7, IPDst: "10.0.3.1", SrcPort: 99, DstPort: 9, Payload: []byte("tagged")}))
+	add(3, testpkt.UDP(testpkt.Frame{VLAN: 7, IPSrc: "10.9.7.7", IPDst: "10.0.0.1", SrcPort: 1, DstPort: 2}))
 	return out
 }
 
