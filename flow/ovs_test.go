@@ -81,7 +81,7 @@ func TestExtractAgainstOVS(t *testing.T) {
 		return ethFrame(macB, macA, nil, EthTypeIPv6, ip6Packet(0, 0, IPProtoICMPv6, 255, ip6A, ip6B, m))
 	}
 	opts := func(o ...[]byte) []byte { return append(target[:], concat(o...)...) }
-	for _, f := range []frame{
+	frames = append(frames, []frame{
 		{"nd option length 0", nd(135, 0, opts(llOpt(1, macA), make([]byte, 8), llOpt(2, macB)))},
 		{"nd option past end", nd(135, 1, opts(llOpt(1, macA), []byte{2, 2, 0, 0, 0, 0, 0, 0}))},
 		{"nd duplicate", nd(136, 0xe0000000, opts(llOpt(2, macB), llOpt(1, macA), llOpt(1, macB)))},
@@ -90,9 +90,7 @@ func TestExtractAgainstOVS(t *testing.T) {
 		{"nd target cut", nd(136, 0x40000000, target[:9])},
 		{"nd header only", nd(136, 0x20000000, nil)},
 		{"nd trailing bytes", nd(136, 0, opts(llOpt(2, macB), []byte{1, 1, 2, 3}))},
-	} {
-		frames = append(frames, f)
-	}
+	}...)
 	for i := 0; i < 250; i++ {
 		frames = append(frames, frame{fmt.Sprintf("random frame %d", i), randFrame(r)})
 	}
