@@ -15,5 +15,8 @@
 //	in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=1000,dst=2000)
 //
 // with "value/mask" forms for partial matches and omitted fields or
-// attributes meaning wildcards.
+// attributes meaning wildcards. ParseKey reads the same syntax without the
+// rules a datapath applies to the flows it accepts, and FormatKey writes a
+// key without a mask, every field of each attribute present, as OVS prints
+// the keys of packets.
 package flow

@@ -126,3 +126,22 @@ func TestEMCLookupPacket(t *testing.T) {
 		t.Errorf("LookupPacket allocates %v", n)
 	}
 }
+
+// TestEMCLookupPacketNDFields checks that the ND fields, which extraction
+// writes, take part in LookupPacket: ND messages that differ only in the
+// reserved word or the options type are different entries.
+func TestEMCLookupPacketNDFields(t *testing.T) {
+	c := NewEMC[*cachedFlow](1)
+	base := Key{InPort: 1, EthType: EthTypeIPv6, NwProto: IPProtoICMPv6, TpSrc: 136}
+	keys := []Key{base, base, base}
+	keys[1].NdReserved = 0x20000000
+	keys[2].TCPFlags = 2
+	for i := range keys {
+		c.Insert(&keys[i], c.Hash(&keys[i]), &cachedFlow{id: i})
+	}
+	for i := range keys {
+		if v, ok := c.LookupPacket(&keys[i], c.Hash(&keys[i])); !ok || v.id != i {
+			t.Errorf("key %d: LookupPacket = %v, %v", i, v, ok)
+		}
+	}
+}

@@ -42,3 +42,25 @@ func ExampleExtract() {
 	// 17 1000 53
 	// true
 }
+
+// Read a key in the form OVS prints packet keys (every field, no masks)
+// and print it back. The mask ParseKey returns tells FormatKey which
+// attributes the key has; Format, the dump form, leaves out nd_ext as the
+// userspace datapath's dump does.
+func ExampleFormatKey() {
+	const key = "in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x86dd)," +
+		"ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=58,tclass=0,hlimit=255,frag=no),icmpv6(type=136,code=0)," +
+		"nd(target=2001:db8::1,sll=00:00:00:00:00:00,tll=00:00:00:00:00:02),nd_ext(nd_reserved=0x60000000,nd_options_type=2)"
+	m, err := flow.ParseKey(key)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(flow.FormatKey(&m.Key, &m.Mask) == key)
+	fmt.Printf("%#x %d\n", m.Key.NdReserved, m.Key.TCPFlags)
+	fmt.Println(flow.Format(&m.Key, &m.Mask))
+	// Output:
+	// true
+	// 0x60000000 2
+	// in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=58,tclass=0,hlimit=255,frag=no),icmpv6(type=136,code=0),nd(target=2001:db8::1,sll=00:00:00:00:00:00,tll=00:00:00:00:00:02)
+}

@@ -234,39 +234,52 @@ fragDone:
 	k.IPv6Label = flow & 0xfffff
 }
 
-// extractND parses an ICMPv6 neighbour solicitation or advertisement
-// (b starts at the ICMPv6 header). An invalid option list clears the ND
-// fields, as OVS does.
+// extractND fills the neighbour discovery fields from an ICMPv6 message
+// (b starts at the ICMPv6 header and holds at least 8 bytes) that is a
+// neighbour solicitation or advertisement, as OVS's miniflow_extract does:
+//
+//   - NdReserved is the word after the checksum, even when the message is
+//     too short for a target;
+//   - the first source (type 1) or target (type 2) link-layer address
+//     option that is 8 bytes long gives its address, and the type of the
+//     first of them goes into TCPFlags (nd_ext's nd_options_type);
+//   - an option of length 0 or running past the end stops the walk, and
+//     what was found before it stays (the kernel datapath would clear it);
+//   - a second option of a type already seen makes the message invalid:
+//     the target and both addresses are cleared, but the reserved word and
+//     the options type stay.
 func extractND(b []byte, k *Key) {
-	if (b[0] != 135 && b[0] != 136) || b[1] != 0 || len(b) < 24 {
+	if (b[0] != 135 && b[0] != 136) || b[1] != 0 {
+		return
+	}
+	k.NdReserved = be.Uint32(b[4:])
+	if len(b) < 24 {
 		return
 	}
 	copy(k.NdTarget[:], b[8:24])
-	b = b[24:]
-	for len(b) >= 8 {
+	var optType uint8
+	for b = b[24:]; len(b) >= 8; {
 		n := int(b[1]) * 8
 		if n == 0 || n > len(b) {
-			goto invalid
+			break
 		}
-		switch {
-		case b[0] == 1 && n == 8: // source link-layer address
-			if k.ArpSHA != ([6]byte{}) {
-				goto invalid
+		if n == 8 && (b[0] == 1 || b[0] == 2) {
+			addr := &k.ArpSHA
+			if b[0] == 2 {
+				addr = &k.ArpTHA
 			}
-			copy(k.ArpSHA[:], b[2:8])
-		case b[0] == 2 && n == 8: // target link-layer address
-			if k.ArpTHA != ([6]byte{}) {
-				goto invalid
+			if *addr != ([6]byte{}) {
+				k.NdTarget, k.ArpSHA, k.ArpTHA = [16]byte{}, [6]byte{}, [6]byte{}
+				break
 			}
-			copy(k.ArpTHA[:], b[2:8])
+			copy(addr[:], b[2:8])
+			if optType == 0 {
+				optType = b[0]
+			}
 		}
 		b = b[n:]
 	}
-	return
-invalid:
-	k.NdTarget = [16]byte{}
-	k.ArpSHA = [6]byte{}
-	k.ArpTHA = [6]byte{}
+	k.TCPFlags = uint16(optType)
 }
 
 func extractARP(b []byte, k *Key) bool {

@@ -268,9 +268,13 @@ func visitLayers(t *testing.T, k *Key, nvlan *int, ls []gopacket.Layer) {
 		case *layers.ICMPv6:
 			k.TpSrc, k.TpDst = uint16(l.TypeCode.Type()), uint16(l.TypeCode.Code())
 		case *layers.ICMPv6NeighborSolicitation:
+			// The layer starts with the reserved word (for an
+			// advertisement, its flags and reserved bits).
+			k.NdReserved = be.Uint32(l.Contents)
 			copy(k.NdTarget[:], l.TargetAddress)
 			ndOpts(k, l.Options)
 		case *layers.ICMPv6NeighborAdvertisement:
+			k.NdReserved = be.Uint32(l.Contents)
 			copy(k.NdTarget[:], l.TargetAddress)
 			ndOpts(k, l.Options)
 		case *layers.ARP:
@@ -285,13 +289,28 @@ func visitLayers(t *testing.T, k *Key, nvlan *int, ls []gopacket.Layer) {
 	}
 }
 
+// ndOpts applies the link-layer address options of an ND message with
+// OVS's rules: 8-byte options only; the type of the first one is the ND
+// options type (kept in TCPFlags); a second address of a type already
+// given clears the target and the addresses.
 func ndOpts(k *Key, opts layers.ICMPv6Options) {
 	for _, o := range opts {
+		var addr *[6]byte
 		switch {
 		case o.Type == layers.ICMPv6OptSourceAddress && len(o.Data) == 6:
-			copy(k.ArpSHA[:], o.Data)
+			addr = &k.ArpSHA
 		case o.Type == layers.ICMPv6OptTargetAddress && len(o.Data) == 6:
-			copy(k.ArpTHA[:], o.Data)
+			addr = &k.ArpTHA
+		default:
+			continue
+		}
+		if *addr != ([6]byte{}) {
+			k.NdTarget, k.ArpSHA, k.ArpTHA = [16]byte{}, [6]byte{}, [6]byte{}
+			return
+		}
+		copy(addr[:], o.Data)
+		if k.TCPFlags == 0 {
+			k.TCPFlags = uint16(o.Type)
 		}
 	}
 }
@@ -480,7 +499,11 @@ func randL4(r *rand.Rand, proto uint8, v6 bool) []byte {
 					opts = append(opts, append([]byte{5, 1, 0, 0}, randBytes(r, 4)...)) // MTU
 				}
 			}
-			return ndMsg(uint8(135+r.Intn(2)), randIP6(r), opts...)
+			m := ndMsg(uint8(135+r.Intn(2)), randIP6(r), opts...)
+			if r.Intn(2) == 0 {
+				be.PutUint32(m[4:], r.Uint32()) // flags and reserved bits
+			}
+			return m
 		}
 	}
 	return pay // an unparsed protocol
@@ -824,6 +847,7 @@ func TestExtractMalformed(t *testing.T) {
 	}
 	setIHL := func(b []byte, ihl byte) []byte { b[14] = 0x40 | ihl; return b }
 	setTot := func(b []byte, tot uint16) []byte { be.PutUint16(b[16:], tot); return b }
+	setU32 := func(b []byte, i int, v uint32) []byte { be.PutUint32(b[i:], v); return b }
 	setPlen := func(b []byte, plen uint16) []byte { be.PutUint16(b[18:], plen); return b }
 	target := [16]byte{0xfe, 0x80, 15: 9}
 	ndKey := func(typ uint16, f func(k *Key)) Key {
@@ -917,7 +941,7 @@ func TestExtractMalformed(t *testing.T) {
 		// whatever the IP version.
 		{"icmp in ipv6", ip6(1, icmpMsg(8, 0, nil)), v6(1, func(k *Key) { k.TpSrc = 8 })},
 		{"icmpv6 nd in ipv4", ip4(ip4Hdr{proto: 58}, ndMsg(135, target, llOpt(1, macA))), v4(58, func(k *Key) {
-			k.TpSrc, k.NdTarget, k.ArpSHA = 135, target, macA
+			k.TpSrc, k.NdTarget, k.ArpSHA, k.TCPFlags = 135, target, macA, 1
 		})},
 
 		// IPv6.
@@ -938,23 +962,38 @@ func TestExtractMalformed(t *testing.T) {
 			v6(44, func(k *Key) { k.NwFrag = FragAny | FragLater })},
 		{"ipv6 no next header", ip6(59, nil), v6(59, nil)},
 
-		// Neighbour discovery.
+		// Neighbour discovery, as miniflow_extract does it (checked against
+		// OVS 3.1: FINDINGS.md section 7). The options type, the type of
+		// the first 8-byte address option, is in TCPFlags.
 		{"nd ns sll", ip6(58, ndMsg(135, target, llOpt(1, macA))),
-			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA = target, macA })},
+			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA, k.TCPFlags = target, macA, 1 })},
 		{"nd na tll and mtu", ip6(58, ndMsg(136, target, []byte{5, 1, 0, 0, 0, 0, 5, 0xdc}, llOpt(2, macB))),
-			ndKey(136, func(k *Key) { k.NdTarget, k.ArpTHA = target, macB })},
+			ndKey(136, func(k *Key) { k.NdTarget, k.ArpTHA, k.NdReserved, k.TCPFlags = target, macB, 0x60000000, 2 })},
 		{"nd both", ip6(58, ndMsg(135, target, llOpt(2, macB), llOpt(1, macA))),
-			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA, k.ArpTHA = target, macA, macB })},
-		{"nd target truncated", ip6(58, ndMsg(135, target)[:23]), ndKey(135, nil)},
-		{"nd code 1", ip6(58, mod(ndMsg(135, target, llOpt(1, macA)), 1, 1)), ndKey(135, func(k *Key) { k.TpDst = 1 })},
-		{"nd not ns/na", ip6(58, mod(ndMsg(135, target, llOpt(1, macA)), 0, 137)), ndKey(137, nil)},
-		{"nd duplicate sll", ip6(58, ndMsg(135, target, llOpt(1, macA), llOpt(1, macB))), ndKey(135, nil)},
-		{"nd option length 0", ip6(58, ndMsg(135, target, llOpt(1, macA), []byte{2, 0, 0, 0, 0, 0, 0, 0})), ndKey(135, nil)},
-		{"nd option past end", ip6(58, ndMsg(135, target, []byte{1, 2, 0, 0, 0, 0, 0, 0})), ndKey(135, nil)},
-		{"nd long sll option ignored", ip6(58, ndMsg(135, target, []byte{1, 2, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0})),
-			ndKey(135, func(k *Key) { k.NdTarget = target })},
+			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA, k.ArpTHA, k.TCPFlags = target, macA, macB, 2 })},
+		{"nd reserved word", ip6(58, setU32(ndMsg(135, target), 4, 0xdeadbeef)),
+			ndKey(135, func(k *Key) { k.NdTarget, k.NdReserved = target, 0xdeadbeef })},
+		{"nd target truncated", ip6(58, ndMsg(136, target)[:23]), ndKey(136, func(k *Key) { k.NdReserved = 0x60000000 })},
+		{"nd header only", ip6(58, ndMsg(136, target)[:8]), ndKey(136, func(k *Key) { k.NdReserved = 0x60000000 })},
+		{"nd code 1", ip6(58, mod(ndMsg(136, target, llOpt(1, macA)), 1, 1)), ndKey(136, func(k *Key) { k.TpDst = 1 })},
+		{"nd not ns/na", ip6(58, mod(ndMsg(136, target, llOpt(1, macA)), 0, 137)), ndKey(137, nil)},
+		// A second address of one type makes the message invalid: the
+		// target and addresses go, the reserved word and options type stay.
+		{"nd duplicate sll", ip6(58, ndMsg(136, target, llOpt(1, macA), llOpt(1, macB))),
+			ndKey(136, func(k *Key) { k.NdReserved, k.TCPFlags = 0x60000000, 1 })},
+		{"nd tll then duplicate sll", ip6(58, ndMsg(135, target, llOpt(2, macB), llOpt(1, macA), llOpt(1, macB))),
+			ndKey(135, func(k *Key) { k.TCPFlags = 2 })},
+		{"nd zero sll then sll", ip6(58, ndMsg(135, target, llOpt(1, [6]byte{}), llOpt(1, macA))),
+			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA, k.TCPFlags = target, macA, 1 })},
+		// An option of length 0, or longer than what is left, ends the
+		// walk and keeps what was found (the kernel datapath clears it).
+		{"nd option length 0", ip6(58, ndMsg(135, target, llOpt(1, macA), []byte{2, 0, 0, 0, 0, 0, 0, 0}, llOpt(2, macB))),
+			ndKey(135, func(k *Key) { k.NdTarget, k.ArpSHA, k.TCPFlags = target, macA, 1 })},
+		{"nd option past end", ip6(58, ndMsg(135, target, []byte{1, 2, 0, 0, 0, 0, 0, 0})), ndKey(135, func(k *Key) { k.NdTarget = target })},
+		{"nd long sll option ignored", ip6(58, ndMsg(135, target, []byte{1, 2, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0}, llOpt(2, macB))),
+			ndKey(135, func(k *Key) { k.NdTarget, k.ArpTHA, k.TCPFlags = target, macB, 2 })},
 		{"nd trailing short option ignored", ip6(58, ndMsg(136, target, llOpt(2, macB), []byte{1, 1, 0, 0, 0, 0, 0})),
-			ndKey(136, func(k *Key) { k.NdTarget, k.ArpTHA = target, macB })},
+			ndKey(136, func(k *Key) { k.NdTarget, k.ArpTHA, k.NdReserved, k.TCPFlags = target, macB, 0x60000000, 2 })},
 
 		// ARP.
 		{"arp", ethFrame(macB, macA, nil, EthTypeARP, arp), arpKey},
@@ -1084,6 +1123,23 @@ func TestKeyHasNoPadding(t *testing.T) {
 	}
 	if !typ.Comparable() {
 		t.Error("Key is not comparable")
+	}
+}
+
+// TestExtractWritesPacketPart checks that every field extraction writes
+// lies in the packet part of the key (the words before packetWords), which
+// the exact-match cache's LookupPacket relies on.
+func TestExtractWritesPacketPart(t *testing.T) {
+	if off := unsafe.Offsetof(Key{}.NdReserved) + 4; off > uintptr(packetWords*8) {
+		t.Errorf("NdReserved ends at byte %d, after the packet part (%d words)", off, packetWords)
+	}
+	r := rand.New(rand.NewSource(2))
+	for i := 0; i < 2000; i++ {
+		var k Key
+		Extract(randFrame(r), 1, &k)
+		if !k.trailingZero() {
+			t.Fatalf("frame %d: extraction wrote past the packet part: %+v", i, k)
+		}
 	}
 }
 

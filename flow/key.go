@@ -74,9 +74,16 @@ type Key struct {
 	NwTTL   uint8 // IPv4 TTL or IPv6 hop limit
 	NwFrag  uint8 // FragAny, FragLater
 
-	TpSrc    uint16 // TCP/UDP/SCTP source port; ICMP type
-	TpDst    uint16 // TCP/UDP/SCTP destination port; ICMP code
-	TCPFlags uint16 // the 12 TCP flag bits
+	TpSrc uint16 // TCP/UDP/SCTP source port; ICMP type
+	TpDst uint16 // TCP/UDP/SCTP destination port; ICMP code
+
+	// TCPFlags holds the 12 TCP flag bits, and for an ICMPv6 neighbour
+	// solicitation or advertisement the ND options type (nd_ext's
+	// nd_options_type: 1 or 2, the type of the first source or target
+	// link-layer address option), as OVS's struct flow shares its
+	// tcp_flags. So a flow that ND packets hit shows flags:F or flags:S
+	// in a dump, as it does in OVS.
+	TCPFlags uint16
 
 	IPv6Label uint32 // IPv6 flow label (20 bits)
 
@@ -94,7 +101,12 @@ type Key struct {
 	// MplsLSE are up to three MPLS label stack entries (label, traffic
 	// class, bottom-of-stack bit, TTL), outermost first, as on the wire.
 	MplsLSE [MaxMPLSLabels]uint32
-	_       [4]byte
+
+	// NdReserved is the 32-bit word after the checksum of an ICMPv6
+	// neighbour solicitation or advertisement (nd_ext's nd_reserved; for
+	// an advertisement its top bits are the R, S and O flags). OVS keeps
+	// it in struct flow's igmp_group_ip4.
+	NdReserved uint32
 
 	// Connection tracking state, set by the ct action (never by
 	// extraction), and the original direction's tuple.

@@ -271,6 +271,14 @@ func u8f(v, m *uint8) func(string, string) error {
 	}
 }
 
+func u32f(v, m *uint32) func(string, string) error {
+	return func(val, mask string) error {
+		a, b, err := num(val, mask, 32)
+		*v, *m = uint32(a), uint32(b)
+		return err
+	}
+}
+
 func u16f(v, m *uint16) func(string, string) error {
 	return func(val, mask string) error {
 		a, b, err := num(val, mask, 16)
@@ -617,6 +625,15 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 			"sll":    macf(&k.ArpSHA, &mk.ArpSHA),
 			"tll":    macf(&k.ArpTHA, &mk.ArpTHA),
 		})
+	case "nd_ext":
+		// The options type shares TCPFlags, as in OVS's struct flow.
+		var typ, typm uint8
+		err := p.setFields(name, fieldSet{
+			"nd_reserved":     u32f(&k.NdReserved, &mk.NdReserved),
+			"nd_options_type": u8f(&typ, &typm),
+		})
+		k.TCPFlags, mk.TCPFlags = uint16(typ), uint16(typm)
+		return err
 	}
 	return p.errAt(start, "unknown or unsupported attribute %s", name)
 }
@@ -808,16 +825,17 @@ func (p *parser) check(m *Match) error {
 		if want != "" && !has(want) {
 			return missing(want, fmt.Sprintf("eth_type(%#04x)", t))
 		}
-		if want == "mpls" {
+		if p.strict && want == "mpls" {
 			// The entries given must end the stack: the last needs the
-			// bottom-of-stack bit, as OVS requires.
+			// bottom-of-stack bit, as OVS requires (the syntax allows
+			// without it a key that does not fit: ODP_FIT_TOO_LITTLE).
 			last := mplsLabels(k) - 1
 			if last < 0 || k.MplsLSE[last]&MPLSBOSMask == 0 {
 				return extra("mpls", "needs bos=1 on its last label stack entry")
 			}
 		}
-		// Layer 4: implied by an IP protocol unless the key is a later
-		// fragment.
+		// Layer 4: implied by the key's IP protocol, whatever its mask,
+		// unless the key is a later fragment.
 		l4 := ""
 		if (want == "ipv4" || want == "ipv6") && k.NwFrag&FragLater == 0 {
 			switch k.NwProto {
@@ -836,28 +854,41 @@ func (p *parser) check(m *Match) error {
 					l4 = "icmpv6"
 				}
 			}
-			if l4 != "" && mk.NwProto != 0xff {
-				l4 = ""
-			}
 		}
 		for _, n := range []string{"tcp", "udp", "sctp", "icmp", "icmpv6"} {
 			if has(n) && n != l4 {
-				return extra(n, "does not fit the key: it needs the matching ipv4() or ipv6() proto, matched exactly")
+				return extra(n, "does not fit the key: it needs the matching ipv4() or ipv6() proto")
 			}
 		}
 		if l4 != "" && !has(l4) {
 			return missing(l4, fmt.Sprintf("proto=%d", k.NwProto))
 		}
+		if p.strict && l4 != "" && (mk.TpSrc != 0 || mk.TpDst != 0) && mk.NwProto != 0xff {
+			return extra(l4, "matches ports (or ICMP type and code) but the IP protocol is not matched exactly")
+		}
 		if has("tcp_flags") && l4 != "tcp" {
 			return extra("tcp_flags", "needs tcp()")
 		}
-		nd := l4 == "icmpv6" && k.TpDst == 0 && (k.TpSrc == 135 || k.TpSrc == 136) &&
-			mk.TpSrc&0xff == 0xff && mk.TpDst&0xff == 0xff
-		if has("nd") && !nd {
-			return extra("nd", "needs icmpv6(type=135 or 136,code=0)")
+		// Neighbour discovery: implied by the key's ICMPv6 type and code
+		// whatever their masks; nd() and nd_ext() that match anything need
+		// the type and code matched exactly.
+		nd := l4 == "icmpv6" && k.TpDst == 0 && (k.TpSrc == 135 || k.TpSrc == 136)
+		for _, n := range []string{"nd", "nd_ext"} {
+			if has(n) && !nd {
+				return extra(n, "needs icmpv6(type=135 or 136,code=0)")
+			}
 		}
 		if nd && !has("nd") {
 			return missing("nd", fmt.Sprintf("icmpv6(type=%d,code=0)", k.TpSrc))
+		}
+		exactICMP := mk.TpSrc&0xff == 0xff && mk.TpDst&0xff == 0xff
+		if p.strict && nd && !exactICMP {
+			if mk.NdTarget != ([16]byte{}) || mk.ArpSHA != ([6]byte{}) || mk.ArpTHA != ([6]byte{}) {
+				return extra("nd", "matches fields but icmpv6() type and code are not matched exactly")
+			}
+			if mk.NdReserved != 0 || mk.TCPFlags != 0 {
+				return extra("nd_ext", "matches fields but icmpv6() type and code are not matched exactly")
+			}
 		}
 		return nil
 	}

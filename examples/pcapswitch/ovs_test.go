@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -148,9 +149,23 @@ func ourDump(stdout string) []string {
 }
 
 func TestDifferentialAgainstOVS(t *testing.T) {
+	// Port 2: 3 plain, 1 TTL-rewritten copy, 1 zero-checksum, 1 unmasked
+	// set, 1 ARP, 1 TTL 0 -> 1; port 3: 1 query, 2 TCP, 1 ARP, 1 MPLS;
+	// port 1: VLAN, IPv6, 2 from port 3.
+	if compared := differential(t, diffFlows, diffPackets()); compared != 17 {
+		t.Errorf("OVS transmitted %d packets in all, want 17", compared)
+	}
+}
+
+// differential runs flows ("FLOW ACTIONS" lines) and packets through
+// pcapswitch and through OVS, requires the same packets out of every port
+// and the same flow dump (statistics included), and returns how many
+// packets OVS transmitted.
+func differential(t *testing.T, flows []string, pkts []timedFrame) int {
+	t.Helper()
 	o := ovsdummy.Start(t, 3)
 	dir := t.TempDir()
-	for _, l := range diffFlows {
+	for _, l := range flows {
 		f, a, err := splitFlowLine(l)
 		if err != nil {
 			t.Fatal(err)
@@ -160,12 +175,11 @@ func TestDifferentialAgainstOVS(t *testing.T) {
 		}
 	}
 	flowFile := filepath.Join(dir, "flows")
-	if err := os.WriteFile(flowFile, []byte(strings.Join(diffFlows, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(flowFile, []byte(strings.Join(flows, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	// Inputs: one capture per port, timestamps giving the arrival order.
-	pkts := diffPackets()
 	perPort := map[int][][]byte{}
 	stamps := map[int][]time.Time{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -223,13 +237,6 @@ func TestDifferentialAgainstOVS(t *testing.T) {
 		}
 	}
 
-	// Port 2: 3 plain, 1 TTL-rewritten copy, 1 zero-checksum, 1 unmasked
-	// set, 1 ARP, 1 TTL 0 -> 1; port 3: 1 query, 2 TCP, 1 ARP, 1 MPLS;
-	// port 1: VLAN, IPv6, 2 from port 3.
-	if compared != 17 {
-		t.Errorf("OVS transmitted %d packets in all, want 17", compared)
-	}
-
 	ovsFlows, err := o.DumpFlows()
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +244,87 @@ func TestDifferentialAgainstOVS(t *testing.T) {
 	ours, theirs := normalizeDump(ourDump(stdout)), normalizeDump(ovsFlows)
 	if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
 		t.Errorf("flow tables differ:\n--- pcapswitch\n%s\n--- ovs\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+	}
+	return compared
+}
+
+// ndFlows match ICMPv6 neighbour discovery messages on nd() and nd_ext().
+// OVS's userspace datapath matches nd_ext() (the reserved word and the
+// type of the first link-layer address option) but does not print it in
+// its dump, and the options type shows in the flow's TCP flags statistics
+// (1, a source address, as F; 2, a target address, as S). The messages
+// also exercise what miniflow_extract keeps of malformed option lists.
+var ndFlows = []string{
+	ndMatch(1, "icmpv6(type=136,code=0),nd(target=2001:db8::1),nd_ext(nd_reserved=0x20000000,nd_options_type=2)") + " 2",
+	ndMatch(1, "icmpv6(type=136,code=0),nd(target=2001:db8::1),nd_ext(nd_reserved=0x60000000)") + " 3",
+	// An option of length 0 or past the end ends the walk; what was
+	// found before stays.
+	ndMatch(1, "icmpv6(type=135,code=0),nd(target=2001:db8::1,sll=aa:00:00:00:00:01),nd_ext(nd_reserved=0,nd_options_type=1)") + " 2",
+	// A duplicate address clears target and addresses, not the options
+	// type nor the reserved word.
+	ndMatch(1, "icmpv6(type=135,code=0),nd(target=::,sll=00:00:00:00:00:00,tll=00:00:00:00:00:00),nd_ext(nd_reserved=0x1234,nd_options_type=2)") + " 3",
+	// A message too short for its target keeps the reserved word.
+	ndMatch(2, "icmpv6(type=136,code=0),nd(target=::,sll=00:00:00:00:00:00,tll=00:00:00:00:00:00),nd_ext(nd_reserved=0x60000000,nd_options_type=0)") + " 1",
+	ndMatch(2, "icmpv6(type=135,code=0),nd(target=2001:db8::1)") + " 3",
+	// Only 8-byte address options count.
+	ndMatch(3, "icmpv6(type=135/0xff,code=0),nd(target=2001:db8::1),nd_ext(nd_reserved=0x0/0,nd_options_type=2/0x3)") + " 1",
+}
+
+func ndMatch(port int, l4 string) string {
+	return fmt.Sprintf("in_port(%d),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),%s", port, l4)
+}
+
+// ndFrame is an ICMPv6 neighbour solicitation (135) or advertisement
+// (136) from 2001:db8::1 to 2001:db8::2 with the given reserved word,
+// target (possibly cut short) and options.
+func ndFrame(typ, code uint8, reserved uint32, target []byte, opts ...[]byte) []byte {
+	icmp := []byte{typ, code, 0, 0}
+	icmp = binary.BigEndian.AppendUint32(icmp, reserved)
+	icmp = append(icmp, target...)
+	for _, o := range opts {
+		icmp = append(icmp, o...)
+	}
+	ip := []byte{0x60, 0, 0, 0, byte(len(icmp) >> 8), byte(len(icmp)), 58, 255}
+	ip = append(ip, net.ParseIP("2001:db8::1")...)
+	ip = append(ip, net.ParseIP("2001:db8::2")...)
+	f := []byte{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x86, 0xdd}
+	return append(append(f, ip...), icmp...)
+}
+
+// llOpt is a link-layer address option of type typ (1 source, 2 target)
+// with address aa:00:00:00:00:last, n*8 bytes long.
+func llOpt(typ uint8, last byte, n int) []byte {
+	o := make([]byte, 8*n)
+	o[0], o[1], o[2], o[7] = typ, byte(n), 0xaa, last
+	return o
+}
+
+func TestNDAgainstOVS(t *testing.T) {
+	target := net.ParseIP("2001:db8::1")
+	sll, tll := llOpt(1, 1, 1), llOpt(2, 2, 1)
+	var pkts []timedFrame
+	add := func(port int, f []byte) { pkts = append(pkts, timedFrame{port, f}) }
+	add(1, ndFrame(136, 0, 0x20000000, target, tll))            // flow 1
+	add(1, ndFrame(136, 0, 0x60000000, target, tll))            // flow 2
+	add(1, ndFrame(136, 0, 0x20000000, target, sll))            // miss
+	add(1, ndFrame(136, 0, 0x20000000, target))                 // miss
+	add(1, ndFrame(136, 0, 0x20000000, target, tll, sll))       // flow 1
+	add(1, ndFrame(136, 0, 0x20000000, target, sll, tll))       // miss
+	add(1, ndFrame(135, 0, 0, target, sll, make([]byte, 8)))    // flow 3
+	add(1, ndFrame(135, 0, 0, target, sll, []byte{2, 2, 0, 0})) // flow 3
+	add(1, ndFrame(135, 0, 0x1234, target, tll, sll, llOpt(1, 3, 1)))
+	add(1, ndFrame(135, 0, 0, target, sll, llOpt(1, 3, 1))) // miss: reserved 0, type 1
+	add(2, ndFrame(136, 0, 0x60000000, target[:8]))         // flow 5
+	add(2, ndFrame(136, 0, 0x60000000, nil))                // flow 5
+	add(2, ndFrame(135, 0, 0, target, sll))                 // flow 6, flags F
+	add(2, ndFrame(135, 0, 0, target, tll))                 // flow 6, flags S
+	add(3, ndFrame(135, 0, 0, target, llOpt(1, 1, 2), tll)) // flow 7
+	add(3, ndFrame(135, 0, 0, target, []byte{5, 1, 0, 0, 0, 0, 5, 0xdc}, tll))
+	add(3, ndFrame(135, 0, 0, target, sll))          // miss: type 1
+	add(3, ndFrame(135, 1, 7, target, sll))          // miss: code 1
+	add(3, ndFrame(128, 0, 0x10001, []byte("ping"))) // miss: echo request
+	if compared := differential(t, ndFlows, pkts); compared != 12 {
+		t.Errorf("OVS transmitted %d packets in all, want 12", compared)
 	}
 }
 
@@ -306,6 +394,23 @@ var dumpCases = []string{
 	"in_port(1),eth(),eth_type(0x8848),mpls(label=100/0xff,tc=3,ttl=64,bos=1) 2",
 	"in_port(1),eth(),eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=0,label=200,tc=0,ttl=63,bos=1) 2",
 	"in_port(1),eth(),eth_type(0x8100),vlan(vid=7),encap(eth_type(0x8847),mpls(label=5,tc=0,ttl=1,bos=1)) 2",
+	// nd_ext() is matched but never printed.
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(target=2001:db8::1),nd_ext(nd_reserved=0x20000000,nd_options_type=2) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(target=2001:db8::1),nd_ext(nd_reserved=0x20000000/0xf0000000,nd_options_type=2/0xf) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(),nd_ext(nd_reserved=0x1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(),nd_ext(nd_options_type=1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(),nd_ext(nd_reserved=0x0,nd_options_type=0) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(),nd_ext() 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd_ext(nd_reserved=0x5),nd() 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135/0xf0,code=0),nd(),nd_ext(nd_reserved=0x5/0) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0/0),nd() 2",
+	"in_port(1),eth(),eth_type(0x8100),vlan(vid=5),encap(eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(target=::1),nd_ext(nd_reserved=0x1,nd_options_type=1)) 2",
+	// The layer 4 attribute follows the key's protocol, whatever its mask.
+	"in_port(1),eth(),eth_type(0x0800),ipv4(tos=0x80/0xfc,ttl=64/0xf0,proto=6/0),tcp() 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=17/0xf),udp() 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=6/0xf),tcp(),tcp_flags(syn) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=1/0xf0,frag=no),icmp() 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58/0xf0,frag=no),icmpv6() 2",
 }
 
 // badCases are flows OVS refuses; pcapswitch must refuse them too.
@@ -334,6 +439,32 @@ var badCases = []string{
 	"in_port(1),eth(),eth_type(0x8847) 2",
 	"in_port(1),eth(),eth_type(0x8847),mpls(label=100,tc=0,ttl=64,bos=0) 2",
 	"in_port(1),eth(),eth_type(0x0800),mpls(label=100,tc=0,ttl=64,bos=1) 2",
+	// nd_ext(): only with nd(), on a neighbour solicitation or
+	// advertisement whose type and code are exact when it matches
+	// anything.
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=128,code=0),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=128,code=0),nd_ext(nd_reserved=0x5/0) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=1),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135/0xf0,code=0),nd(),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0/0),nd(),nd_ext(nd_options_type=1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(code=0),nd(),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(),nd_ext(nd_reserved=0x5),nd_ext(nd_reserved=0x6) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=1,frag=no),icmp(type=8,code=0),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=58,frag=no),nd_ext(nd_reserved=0x5) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(),tcp_flags(syn) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135/0xf0,code=0),nd(target=::1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0/0),nd(target=::1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135/0xf0,code=0) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0/0) 2",
+	// The key's protocol implies layer 4 whatever its mask; ports need
+	// the protocol exact.
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=6/0xf0,frag=no) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(tos=0x80/0xfc,ttl=64/0xf0,proto=6/0) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58/0xf0,frag=no) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=17/0xf),udp(src=1) 2",
+	"in_port(1),eth(),eth_type(0x86dd),ipv6(proto=58/0xf0,frag=no),icmpv6(type=1) 2",
+	"in_port(1),eth(),eth_type(0x0800),ipv4(proto=1/0xf0,frag=no),icmp(type=3) 2",
 }
 
 func TestDumpFormatAgainstOVS(t *testing.T) {
