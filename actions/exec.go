@@ -2,6 +2,7 @@ package actions
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/b7cafead/datapath/flow"
 	dpio "github.com/b7cafead/datapath/io"
@@ -20,14 +21,47 @@ type Sink interface {
 // Executor runs action lists on packets. It keeps the copies that an
 // output followed by a modifying action needs, so its steady state
 // allocates nothing. An Executor is used by one goroutine at a time.
+//
+// An action the executor cannot run (one List.Validate refuses) is never
+// skipped: the executor stops at it, drops the packet and records the
+// refusal, which Err reports.
 type Executor struct {
 	spare []*dpio.Packet
 	used  int
+
+	refused  Action // the first action refused since Reset
+	nrefused int    // packets dropped at a refused action since Reset
 }
 
-// Reset releases the packet copies handed to sinks since the last Reset.
-// Call it once the sink has transmitted everything queued.
-func (x *Executor) Reset() { x.used = 0 }
+// Reset releases the packet copies handed to sinks since the last Reset
+// and forgets refused actions. Call it once the sink has transmitted
+// everything queued.
+func (x *Executor) Reset() {
+	x.used = 0
+	x.nrefused = 0
+}
+
+// Err reports the first action the executor refused to run since the last
+// Reset, and on how many packets, or nil. Lists that pass List.Validate
+// are never refused.
+func (x *Executor) Err() error {
+	if x.nrefused == 0 {
+		return nil
+	}
+	err := x.refused.validate(true)
+	if err == nil {
+		err = &NotImplementedError{Type: x.refused.Type, Attr: x.refused.Attr}
+	}
+	return fmt.Errorf("%w (%d packets dropped)", err, x.nrefused)
+}
+
+// refuse records that a could not be executed.
+func (x *Executor) refuse(a *Action) {
+	if x.nrefused == 0 {
+		x.refused = Action{Type: a.Type, Attr: a.Attr, Mask: a.Mask}
+	}
+	x.nrefused++
+}
 
 func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 	if x.used == len(x.spare) || x.spare[x.used].Cap() < p.Len() {
@@ -49,7 +83,8 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // Execute runs l on pkt. key and lay are the packet's flow key and header
 // layout from flow.ExtractLayout. Outputs go to sink; when a later action
 // modifies the packet, the output gets a copy made before the change.
-// An empty list drops the packet.
+// An empty list drops the packet, and so does an action the executor
+// cannot run (see Err).
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
 	for i := range l {
 		a := &l[i]
@@ -60,20 +95,33 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				out = x.clone(pkt)
 			}
 			sink.Output(a.Port, out)
+		case TypeDrop:
+			return
 		case TypeSet, TypeSetMasked:
+			if !settable[a.Attr] {
+				x.refuse(a)
+				return
+			}
 			mask := &a.Mask
 			if a.Type == TypeSet {
 				m := fullMask(a.Attr)
 				mask = &m
 			}
 			set(pkt.Bytes(), key, lay, a.Attr, &a.Key, mask)
+		default:
+			x.refuse(a)
+			return
 		}
 	}
 }
 
+// modifiesAfter reports whether an action of l may change the packet, so
+// that an output before them must send a copy.
 func modifiesAfter(l List) bool {
 	for i := range l {
-		if l[i].Type == TypeSet || l[i].Type == TypeSetMasked {
+		switch l[i].Type {
+		case TypeOutput, TypeDrop:
+		default:
 			return true
 		}
 	}

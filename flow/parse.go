@@ -961,7 +961,8 @@ func parseTCPFlags(val, mask string) (v, m uint16, err error) {
 // of s, without the checks between attributes that Parse applies. It
 // returns the attribute name, the fields it sets (in Key) with their masks
 // (in Mask), and the number of bytes consumed. Set actions use it for their
-// argument.
+// argument. Unlike Parse, it keeps the values as written, bits outside
+// their masks included, as OVS keeps them in a masked set action.
 func ParseAttr(s string) (name string, m Match, n int, err error) {
 	p := parser{s: s}
 	p.skipSpace()
@@ -986,6 +987,5 @@ func ParseAttr(s string) (name string, m Match, n int, err error) {
 		return "", Match{}, 0, p.errf("expected ) to close %s(", name)
 	}
 	p.i++
-	m.Key = m.Key.Masked(&m.Mask)
 	return name, m, p.i, nil
 }
