@@ -63,7 +63,7 @@ func FuzzParse(f *testing.F) {
 		// Bits a zero mask hides are not printed, so the first reparse
 		// may differ from l; from then on the text is a fixed point.
 		text2 := l2.String()
-		if text2 != text {
+		if text2 != text && !lossy(l) {
 			t.Fatalf("String not a fixed point: %q -> %q -> %q", s, text, text2)
 		}
 		l3, err := actions.Parse(text2)
@@ -73,14 +73,33 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// lossy reports whether l holds a form whose text OVS prints without
+// enough information to read the same value back: MD type 2 metadata
+// starting with zero bytes, which OVS prints without them.
+func lossy(l actions.List) bool {
+	for _, a := range l {
+		if a.Type == actions.TypePushNSH && len(a.NSH.MD2) > 0 && a.NSH.MD2[0] == 0 {
+			return true
+		}
+		if lossy(a.Actions) || lossy(a.Greater) || lossy(a.LessEqual) {
+			return true
+		}
+	}
+	return false
+}
+
 // unparseable reports whether l holds one of the forms OVS prints that
 // cannot be parsed back: a masked tunnel set whose key exceeds 40 bytes,
-// or slow_path reason bits without a name.
+// a masked set of ct_zone, ct_mark or ct_label with an empty mask, or
+// slow_path reason bits without a name.
 func unparseable(l actions.List) bool {
 	for _, a := range l {
 		switch {
 		case a.Type == actions.TypeSetMasked && a.Attr == actions.AttrTunnel:
 			return true
+		case a.Type == actions.TypeSetMasked && (a.Attr == actions.AttrCtZone && a.Mask.CtZone == 0 ||
+			a.Attr == actions.AttrCtMark && a.Mask.CtMark == 0 || a.Attr == actions.AttrCtLabels && a.Mask.CtLabel == [16]byte{}):
+			return true // ct_zone(), ct_mark(), ct_label()
 		case a.Type == actions.TypeUserspace && strings.Contains(a.String(), "slow_path(") && strings.Contains(a.String(), "0x"):
 			return true
 		case unparseable(a.Actions) || unparseable(a.Greater) || unparseable(a.LessEqual):

@@ -1,6 +1,9 @@
 package actions
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // NSH is the Network Service Header that push_nsh pushes.
 type NSH struct {
@@ -63,7 +66,12 @@ func (p *scanner) pushNSH(start int) (Action, error) {
 				var v uint64
 				v, err = p.hexAfter0x(32, "push_nsh context")
 				n.Context[i] = uint32(v)
-			case n.MDType == 2 && p.lit("md2=0x"):
+			case n.MDType == 2 && p.lit("md2=0") && !p.lit("x"):
+				// OVS prints empty metadata as md2=0 but cannot
+				// parse that; it is read as no metadata here.
+				n.MD2 = nil
+			case n.MDType == 2 && strings.HasPrefix(p.s[at:], "md2=0x"):
+				p.i = at + len("md2=0x")
 				j := p.i
 				for j < len(p.s) && j-p.i < 511 && digitVal(p.s[j]) < 16 {
 					j++

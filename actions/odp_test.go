@@ -87,27 +87,23 @@ func TestODPInvalidForms(t *testing.T) {
 	}
 }
 
-// unparseableDumps are forms OVS 3.1 prints that neither it nor this
-// package parses back: a masked tunnel set too large for OVS's formatter
-// (key and mask print as two keys), and slow_path reason bits without a
-// name.
-var unparseableDumps = map[string]bool{
-	"set(tunnel(ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,ttl=64,ipv6_src=ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,ipv6_dst=ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,ttl=255,flags(0)))": true,
-	"userspace(pid=1,slow_path(lacp,stp,lldp,0x1f1e1d00))": true,
-}
-
 // TestOVSDumps checks the forms OVS 3.1 prints for the texts it accepts.
+// Some of them OVS cannot parse back, or reads back as a different value
+// (see unparseable and lossy); for those only the first step is checked.
 func TestOVSDumps(t *testing.T) {
 	for _, d := range actioncases.Dumps {
-		if !unparseableDumps[d.Out] {
-			roundTrip(t, d.In, d.Out)
+		l, err := actions.Parse(d.In)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", d.In, err)
 			continue
 		}
-		l, err := actions.Parse(d.In)
-		if err != nil || l.String() != d.Out {
-			t.Errorf("Parse(%q) = %v, %v; want %s", d.In, l, err, d.Out)
+		if unparseable(l) || lossy(l) {
+			if got := l.String(); got != d.Out {
+				t.Errorf("Parse(%q).String()\n got %s\nwant %s", d.In, got, d.Out)
+			}
+			continue
 		}
-		refused(t, d.Out)
+		roundTrip(t, d.In, d.Out)
 	}
 }
 

@@ -674,7 +674,8 @@ func (p *parser) tunnelAttr(m *Match, start int) error {
 }
 
 // mplsAttr parses mpls(label=L,tc=T,ttl=N,bos=B[,label=...]): one group
-// of the four fields per label stack entry, outermost first.
+// of the four fields per label stack entry, outermost first, in any order
+// within a group; a field given again starts the next entry.
 func (p *parser) mplsAttr(m *Match, start int) error {
 	n := -1
 	var given [MaxMPLSLabels]map[string]bool
@@ -687,7 +688,9 @@ func (p *parser) mplsAttr(m *Match, start int) error {
 		if !ok {
 			return fmt.Errorf("unknown field")
 		}
-		if name == "label" || n < 0 {
+		// As OVS's parser, a field that the current entry already has
+		// starts the next entry.
+		if n < 0 || given[n][name] {
 			n++
 		}
 		if n >= MaxMPLSLabels {
@@ -695,9 +698,6 @@ func (p *parser) mplsAttr(m *Match, start int) error {
 		}
 		if given[n] == nil {
 			given[n] = map[string]bool{}
-		}
-		if given[n][name] {
-			return fmt.Errorf("given twice in one label stack entry")
 		}
 		given[n][name] = true
 		v, mk, err := num(val, mask, 32)
