@@ -81,19 +81,42 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 }
 
 // Execute runs l on pkt. key and lay are the packet's flow key and header
-// layout from flow.ExtractLayout. Outputs go to sink; when a later action
-// modifies the packet, the output gets a copy made before the change.
-// An empty list drops the packet, and so does an action the executor
-// cannot run (see Err).
+// layout from flow.ExtractLayout; the executor does not change them. Outputs
+// go to sink; when a later action modifies the packet, the output gets a
+// copy made before the change. An empty list drops the packet, and so does
+// an action the executor cannot run (see Err).
+//
+// As in OVS's userspace datapath, push_vlan and pop_vlan change the
+// outermost tag (the header offsets that later set actions use move with
+// it), and trunc sets how many bytes the next output (only) cuts from the
+// end: the packet's length at the trunc minus the limit, at least 14 bytes
+// being kept. dec_ttl follows Linux: an IPv4 TTL or IPv6 hop limit above 1
+// is decremented (with the IPv4 checksum), otherwise the nested actions run
+// instead of the rest of the list; other packets are left alone.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
+	ly := *lay
+	x.run(pkt, key, &ly, l, sink, 0)
+}
+
+// run executes l; cut is the number of bytes a pending trunc removes from
+// the packet at the next output. The list is the tail of the execution:
+// nothing runs after it.
+func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, l List, sink Sink, cut int) {
 	for i := range l {
 		a := &l[i]
 		switch a.Type {
 		case TypeOutput:
 			out := pkt
-			if modifiesAfter(l[i+1:]) {
+			switch {
+			case cut > 0 && i == len(l)-1:
+				pkt.Truncate(pkt.Len() - cut)
+			case cut > 0:
+				out = x.clone(pkt)
+				out.Truncate(out.Len() - cut)
+			case modifiesAfter(l[i+1:]):
 				out = x.clone(pkt)
 			}
+			cut = 0
 			sink.Output(a.Port, out)
 		case TypeDrop:
 			return
@@ -107,7 +130,21 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				m := fullMask(a.Attr)
 				mask = &m
 			}
-			set(pkt.Bytes(), key, lay, a.Attr, &a.Key, mask)
+			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
+		case TypePushVLAN:
+			if !pushVLAN(pkt, ly, a.VLAN) {
+				return
+			}
+		case TypePopVLAN:
+			popVLAN(pkt, ly)
+		case TypeTrunc:
+			keep := max(int(a.MaxLen), 14)
+			cut = max(pkt.Len()-keep, 0)
+		case TypeDecTTL:
+			if !decTTL(pkt.Bytes(), key, ly) {
+				x.run(pkt, key, ly, a.Actions, sink, cut)
+				return
+			}
 		default:
 			x.refuse(a)
 			return
@@ -126,6 +163,83 @@ func modifiesAfter(l List) bool {
 		}
 	}
 	return false
+}
+
+// shift moves the header offsets of ly by n bytes.
+func shift(ly *flow.Layout, n int) {
+	if ly.L3 != 0 {
+		ly.L3 += n
+	}
+	if ly.L4 != 0 {
+		ly.L4 += n
+	}
+	if ly.End != 0 {
+		ly.End += n
+	}
+}
+
+// pushVLAN inserts a VLAN header after the Ethernet addresses, as OVS's
+// eth_push_vlan: the TCI's CFI bit is cleared in the header. Frames
+// shorter than an Ethernet header are left alone. It reports false if the
+// buffer has no room for the tag (the packet is then dropped).
+func pushVLAN(pkt *dpio.Packet, ly *flow.Layout, v VLAN) bool {
+	if pkt.Len() < 14 {
+		return true
+	}
+	if _, err := pkt.Push(4); err != nil {
+		// No headroom: move the frame within the buffer instead.
+		n := pkt.Len()
+		if pkt.Tailroom() < 4 {
+			return false
+		}
+		b := pkt.Extend()
+		copy(b[4:], b[:n])
+		pkt.SetLen(n + 4)
+	}
+	b := pkt.Bytes()
+	copy(b[0:12], b[4:16])
+	be.PutUint16(b[12:], v.TPID)
+	be.PutUint16(b[14:], v.TCI&^flow.VLANCFI)
+	shift(ly, 4)
+	return true
+}
+
+// popVLAN removes the outermost 802.1Q or 802.1ad header, if the frame has
+// one, as OVS's eth_pop_vlan.
+func popVLAN(pkt *dpio.Packet, ly *flow.Layout) {
+	b := pkt.Bytes()
+	if len(b) < 18 {
+		return
+	}
+	if t := be.Uint16(b[12:]); t != flow.EthTypeVLAN && t != flow.EthTypeQinQ {
+		return
+	}
+	copy(b[4:16], b[0:12])
+	pkt.Pull(4)
+	shift(ly, -4)
+}
+
+// decTTL decrements the IPv4 TTL (updating the header checksum) or the
+// IPv6 hop limit. It reports false, changing nothing, if the TTL is 1 or
+// less.
+func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
+	switch {
+	case key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 && ly.L3+20 <= len(b):
+		nh := b[ly.L3:]
+		ttl := nh[8]
+		if ttl <= 1 {
+			return false
+		}
+		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(ttl)<<8, uint16(ttl-1)<<8))
+		nh[8] = ttl - 1
+	case key.EthType == flow.EthTypeIPv6 && ly.L3 != 0 && ly.L3+40 <= len(b):
+		nh := b[ly.L3:]
+		if nh[7] <= 1 {
+			return false
+		}
+		nh[7]--
+	}
+	return true
 }
 
 // set applies a (masked) set action to frame b.

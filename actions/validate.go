@@ -53,6 +53,13 @@ func (a *Action) validate(last bool) error {
 			return fmt.Errorf("actions: drop must be the last action")
 		}
 		return nil
+	case TypePushVLAN, TypePopVLAN, TypeTrunc:
+		return nil
+	case TypeDecTTL:
+		if err := a.Actions.Validate(); err != nil {
+			return fmt.Errorf("%w (in dec_ttl)", err)
+		}
+		return nil
 	case TypeSet, TypeSetMasked:
 		if !settable[a.Attr] {
 			return &NotImplementedError{Type: a.Type, Attr: a.Attr}

@@ -246,10 +246,12 @@ func NormalizeMatch(m flow.Match) (flow.Match, error) {
 // it creates one; with PutModify and an existing flow of the same match it
 // replaces the actions; otherwise it fails with ErrExist or ErrNotExist.
 // The actions are validated first: an action the datapath cannot execute
-// is refused.
+// is refused, with an error that wraps both ErrInvalid and the actions
+// package's error (actions.ErrNotImplemented for an action not
+// implemented yet).
 func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
 	if err := acts.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	m, err := NormalizeMatch(m)
 	if err != nil {
@@ -448,7 +450,7 @@ func (d *Datapath) Process(inPort uint32, pkts []*dpio.Packet) {
 // (OVS_PACKET_CMD_EXECUTE) and transmits the results.
 func (d *Datapath) Execute(inPort uint32, pkt []byte, acts actions.List) error {
 	if err := acts.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	d.defWorker.Lock()
 	defer d.defWorker.Unlock()
