@@ -108,7 +108,7 @@ func TestBadFlowLine(t *testing.T) {
 		{"in_port(1) 2\n", ":1: "},
 		{"eth_type(0x0800),ipv4(frag=no) 2\n", ":1: dp: invalid argument: in_port is not an exact match"},
 		{ok + "\n" + ok + "\n", ":2: flow already exists"},
-		{"in_port(1),eth_type(0x1234) push_vlan(vid=10,pcp=0),2\n", ":1: "},
+		{"in_port(1),eth_type(0x1234) ct(commit),2\n", ":1: dp: invalid argument: actions: ct is not implemented"},
 	} {
 		f := writeFile(t, dir, "flows", c.body)
 		code, out, errOut := runCmd("-flows", f)
