@@ -94,15 +94,9 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // is decremented (with the IPv4 checksum), otherwise the nested actions run
 // instead of the rest of the list; other packets are left alone.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	ly := *lay
-	x.run(pkt, key, &ly, l, sink, 0)
-}
-
-// run executes l; cut is the number of bytes a pending trunc removes from
-// the packet at the next output. The list is the tail of the execution:
-// nothing runs after it.
-func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, l List, sink Sink, cut int) {
-	for i := range l {
+	ly := *lay // push_vlan and pop_vlan move the headers
+	cut := 0   // bytes a pending trunc removes at the next output
+	for i := 0; i < len(l); i++ {
 		a := &l[i]
 		switch a.Type {
 		case TypeOutput:
@@ -121,7 +115,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, l List,
 		case TypeDrop:
 			return
 		case TypeSet, TypeSetMasked:
-			if !settable[a.Attr] {
+			if !settable(a.Attr) {
 				x.refuse(a)
 				return
 			}
@@ -130,20 +124,20 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, l List,
 				m := fullMask(a.Attr)
 				mask = &m
 			}
-			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
+			set(pkt.Bytes(), key, &ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
-			if !pushVLAN(pkt, ly, a.VLAN) {
+			if !pushVLAN(pkt, &ly, a.VLAN) {
 				return
 			}
 		case TypePopVLAN:
-			popVLAN(pkt, ly)
+			popVLAN(pkt, &ly)
 		case TypeTrunc:
 			keep := max(int(a.MaxLen), 14)
 			cut = max(pkt.Len()-keep, 0)
 		case TypeDecTTL:
-			if !decTTL(pkt.Bytes(), key, ly) {
-				x.run(pkt, key, ly, a.Actions, sink, cut)
-				return
+			if !decTTL(pkt.Bytes(), key, &ly) {
+				// The nested actions replace the rest of the list.
+				l, i = a.Actions, -1
 			}
 		default:
 			x.refuse(a)

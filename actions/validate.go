@@ -27,8 +27,14 @@ func (e *NotImplementedError) Error() string {
 // Unwrap returns ErrNotImplemented.
 func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
 
-// settable are the attributes whose set the executor implements.
-var settable = map[Attr]bool{AttrEthernet: true, AttrIPv4: true, AttrTCP: true, AttrUDP: true}
+// settable reports whether the executor implements set of attribute a.
+func settable(a Attr) bool {
+	switch a {
+	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP:
+		return true
+	}
+	return false
+}
 
 // Validate reports an error if the list holds an action this datapath
 // cannot execute, so that a flow with it is refused at install time rather
@@ -61,7 +67,7 @@ func (a *Action) validate(last bool) error {
 		}
 		return nil
 	case TypeSet, TypeSetMasked:
-		if !settable[a.Attr] {
+		if !settable(a.Attr) {
 			return &NotImplementedError{Type: a.Type, Attr: a.Attr}
 		}
 		if a.Attr == AttrIPv4 && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
