@@ -175,12 +175,12 @@ const (
 // Hash is the argument of the hash action.
 type Hash struct {
 	Alg   uint32 // HashL4 or HashSymL4
-	Basis uint32
+	Basis uint32 // the hash's basis (seed)
 }
 
 // EthAddrs is the argument of push_eth.
 type EthAddrs struct {
-	Src, Dst [6]byte
+	Src, Dst [6]byte // the new header's source and destination
 }
 
 // Action is one datapath action. Type says which fields mean something;
@@ -188,6 +188,7 @@ type EthAddrs struct {
 // check_pkt_len) are Lists of their own, so executing them needs no
 // decoding and no allocation.
 type Action struct {
+	// Type is the action; it says which of the fields below are used.
 	Type Type
 
 	// Port is the datapath port of output and tnl_pop, and the bond id of
@@ -240,8 +241,8 @@ type Action struct {
 	// TypeSetMasked, Key keeps the bits outside Mask as written, as OVS
 	// does: its datapath writes Key | (old & ^Mask).
 	Attr Attr
-	Key  flow.Key
-	Mask flow.Key
+	Key  flow.Key // the values to set
+	Mask flow.Key // the bits to set (TypeSetMasked) or the fields present (TypeSet)
 
 	// Userspace is the argument of userspace.
 	Userspace *Userspace

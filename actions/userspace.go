@@ -81,6 +81,7 @@ const (
 // order, as on the x86 and ARM hosts OVS runs on, except for the VLAN TCI
 // and the rule cookie, which OVS keeps in network order.
 type Cookie struct {
+	// Type says which of the fields below mean something.
 	Type CookieType
 	// OFPInPort is the OpenFlow input port; the text syntax builds
 	// cookies with OFPP_NONE (0xffff).
@@ -93,21 +94,29 @@ type Cookie struct {
 	// Reason is the slow path reasons (Slow*), or the controller's
 	// packet-in reason.
 	Reason uint32
-	// Probability, CollectorSetID, ObsDomainID, ObsPointID and Direction
-	// describe a flow_sample cookie.
-	Probability    uint16
+	// Probability is a flow_sample cookie's sampling probability.
+	Probability uint16
+	// CollectorSetID is a flow_sample cookie's IPFIX collector set.
 	CollectorSetID uint32
-	ObsDomainID    uint32
-	ObsPointID     uint32
-	Direction      uint32
-	// DontSend, Continuation, RecircID, RuleCookie, ControllerID and
-	// MaxLen describe a controller cookie.
-	DontSend     bool
+	// ObsDomainID is a flow_sample cookie's observation domain.
+	ObsDomainID uint32
+	// ObsPointID is a flow_sample cookie's observation point.
+	ObsPointID uint32
+	// Direction is a flow_sample cookie's direction (Sample*).
+	Direction uint32
+	// DontSend (controller) says not to send the packet to the
+	// controller.
+	DontSend bool
+	// Continuation (controller) sends the packet-in as a continuation.
 	Continuation bool
-	RecircID     uint32
-	RuleCookie   uint64
+	// RecircID (controller) is the recirculation id to resume with.
+	RecircID uint32
+	// RuleCookie (controller) is the OpenFlow rule's cookie.
+	RuleCookie uint64
+	// ControllerID (controller) selects the controller.
 	ControllerID uint16
-	MaxLen       uint16
+	// MaxLen (controller) is the most bytes of the packet to send.
+	MaxLen uint16
 }
 
 var le = binary.LittleEndian

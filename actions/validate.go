@@ -12,7 +12,7 @@ var ErrNotImplemented = errors.New("not implemented")
 // NotImplementedError reports an action the datapath can represent, parse
 // and format but not execute yet.
 type NotImplementedError struct {
-	Type Type
+	Type Type // the action
 	Attr Attr // the attribute, for set and set_masked
 }
 

@@ -9,20 +9,25 @@ import "strings"
 
 // Pending is a valid OVS form the actions package cannot handle yet.
 type Pending struct {
-	Line, Reason string
+	Line   string // the odp.at line
+	Reason string // why it is pending
 }
 
 // Dump is action text OVS accepts, with what dpctl/dump-flows prints for
 // it.
 type Dump struct {
-	In, Out string
+	In  string // the text given to dpctl/add-flow
+	Out string // the actions dpctl/dump-flows prints
 }
 
 // Divergence is action text on which the actions package deliberately
 // differs from OVS 3.1. OVS and Ours are the printed forms; an empty one
 // means the text is refused.
 type Divergence struct {
-	In, OVS, Ours, Why string
+	In   string // the text
+	OVS  string // what OVS 3.1 prints for it, "" if it refuses it
+	Ours string // what the actions package prints, "" if it refuses it
+	Why  string // the reason for the difference
 }
 
 // ODPValid are the lines of OVS's tests/odp.at "OVS datapath actions
