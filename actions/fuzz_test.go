@@ -75,10 +75,11 @@ func FuzzParse(f *testing.F) {
 
 // lossy reports whether l holds a form whose text OVS prints without
 // enough information to read the same value back: MD type 2 metadata
-// starting with zero bytes, which OVS prints without them.
+// whose first byte is below 0x10, which OVS prints as a number without
+// its leading zeros (and reads back two hex digits per byte).
 func lossy(l actions.List) bool {
 	for _, a := range l {
-		if a.Type == actions.TypePushNSH && len(a.NSH.MD2) > 0 && a.NSH.MD2[0] == 0 {
+		if a.Type == actions.TypePushNSH && len(a.NSH.MD2) > 0 && a.NSH.MD2[0] < 0x10 {
 			return true
 		}
 		if lossy(a.Actions) || lossy(a.Greater) || lossy(a.LessEqual) {

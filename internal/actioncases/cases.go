@@ -443,6 +443,8 @@ var Dumps = []Dump{
 	{"set(eth_type(0x0000/0x0000))", "set(eth_type(0x0000/0x0000))"},
 	{"set(vlan())", "set(vlan())"},
 	{"set(vlan(cfi=0))", "set(vlan(cfi=0))"},
+	{"push_nsh(mdtype=2,md2=0x01)", "push_nsh(flags=0,ttl=63,mdtype=2,np=3,spi=0x0,si=255,md2=0x1000000)"},
+	{"push_nsh(mdtype=2md2=0x01)", "push_nsh(flags=0,ttl=63,mdtype=2,np=3,spi=0x0,si=255,md2=0x1000000)"},
 }
 
 // Refused are texts OVS 3.1 refuses ("parsing actions (Invalid
