@@ -94,24 +94,31 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // is decremented (with the IPv4 checksum), otherwise the nested actions run
 // instead of the rest of the list; other packets are left alone.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	ly := *lay // push_vlan and pop_vlan move the headers
-	cut := 0   // bytes a pending trunc removes at the next output
+	// ly is the packet's layout; push_vlan and pop_vlan move the headers,
+	// and then work on a copy, moved.
+	ly := lay
+	var moved flow.Layout
+	cut := 0 // bytes a pending trunc removes at the next output
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
-		switch a.Type {
-		case TypeOutput:
+		if a.Type == TypeOutput {
+			// The most common action, tested before the switch.
 			out := pkt
-			switch {
-			case cut > 0 && i == len(l)-1:
-				pkt.Truncate(pkt.Len() - cut)
-			case cut > 0:
-				out = x.clone(pkt)
-				out.Truncate(out.Len() - cut)
-			case modifiesAfter(l[i+1:]):
+			if cut > 0 {
+				if i == len(l)-1 {
+					pkt.Truncate(pkt.Len() - cut)
+				} else {
+					out = x.clone(pkt)
+					out.Truncate(out.Len() - cut)
+				}
+				cut = 0
+			} else if i < len(l)-1 && modifiesAfter(l[i+1:]) {
 				out = x.clone(pkt)
 			}
-			cut = 0
 			sink.Output(a.Port, out)
+			continue
+		}
+		switch a.Type {
 		case TypeDrop:
 			return
 		case TypeSet, TypeSetMasked:
@@ -124,18 +131,24 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				m := fullMask(a.Attr)
 				mask = &m
 			}
-			set(pkt.Bytes(), key, &ly, a.Attr, &a.Key, mask)
+			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
-			if !pushVLAN(pkt, &ly, a.VLAN) {
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if !pushVLAN(pkt, ly, a.VLAN) {
 				return
 			}
 		case TypePopVLAN:
-			popVLAN(pkt, &ly)
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			popVLAN(pkt, ly)
 		case TypeTrunc:
 			keep := max(int(a.MaxLen), 14)
 			cut = max(pkt.Len()-keep, 0)
 		case TypeDecTTL:
-			if !decTTL(pkt.Bytes(), key, &ly) {
+			if !decTTL(pkt.Bytes(), key, ly) {
 				// The nested actions replace the rest of the list.
 				l, i = a.Actions, -1
 			}
