@@ -24,3 +24,17 @@ func ExampleParse() {
 	// output 3
 	// set(ipv4(ttl=63)),2,set(udp(dst=5353)),3
 }
+
+// Parse a list with nested actions and ask whether the datapath can run it.
+func ExampleList_Validate() {
+	l, err := actions.Parse("push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l)
+	fmt.Println(l.Validate())
+	// Output:
+	// push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),2
+	// actions: userspace is not implemented (in dec_ttl)
+}

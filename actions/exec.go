@@ -2,6 +2,7 @@ package actions
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/b7cafead/datapath/flow"
 	dpio "github.com/b7cafead/datapath/io"
@@ -20,14 +21,47 @@ type Sink interface {
 // Executor runs action lists on packets. It keeps the copies that an
 // output followed by a modifying action needs, so its steady state
 // allocates nothing. An Executor is used by one goroutine at a time.
+//
+// An action the executor cannot run (one List.Validate refuses) is never
+// skipped: the executor stops at it, drops the packet and records the
+// refusal, which Err reports.
 type Executor struct {
 	spare []*dpio.Packet
 	used  int
+
+	refused  Action // the first action refused since Reset
+	nrefused int    // packets dropped at a refused action since Reset
 }
 
-// Reset releases the packet copies handed to sinks since the last Reset.
-// Call it once the sink has transmitted everything queued.
-func (x *Executor) Reset() { x.used = 0 }
+// Reset releases the packet copies handed to sinks since the last Reset
+// and forgets refused actions. Call it once the sink has transmitted
+// everything queued.
+func (x *Executor) Reset() {
+	x.used = 0
+	x.nrefused = 0
+}
+
+// Err reports the first action the executor refused to run since the last
+// Reset, and on how many packets, or nil. Lists that pass List.Validate
+// are never refused.
+func (x *Executor) Err() error {
+	if x.nrefused == 0 {
+		return nil
+	}
+	err := x.refused.validate(true)
+	if err == nil {
+		err = &NotImplementedError{Type: x.refused.Type, Attr: x.refused.Attr}
+	}
+	return fmt.Errorf("%w (%d packets dropped)", err, x.nrefused)
+}
+
+// refuse records that a could not be executed.
+func (x *Executor) refuse(a *Action) {
+	if x.nrefused == 0 {
+		x.refused = Action{Type: a.Type, Attr: a.Attr, Mask: a.Mask}
+	}
+	x.nrefused++
+}
 
 func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 	if x.used == len(x.spare) || x.spare[x.used].Cap() < p.Len() {
@@ -47,37 +81,172 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 }
 
 // Execute runs l on pkt. key and lay are the packet's flow key and header
-// layout from flow.ExtractLayout. Outputs go to sink; when a later action
-// modifies the packet, the output gets a copy made before the change.
-// An empty list drops the packet.
+// layout from flow.ExtractLayout; the executor does not change them. Outputs
+// go to sink; when a later action modifies the packet, the output gets a
+// copy made before the change. An empty list drops the packet, and so does
+// an action the executor cannot run (see Err).
+//
+// As in OVS's userspace datapath, push_vlan and pop_vlan change the
+// outermost tag (the header offsets that later set actions use move with
+// it), and trunc sets how many bytes the next output (only) cuts from the
+// end: the packet's length at the trunc minus the limit, at least 14 bytes
+// being kept. dec_ttl follows Linux: an IPv4 TTL or IPv6 hop limit above 1
+// is decremented (with the IPv4 checksum), otherwise the nested actions run
+// instead of the rest of the list; other packets are left alone.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	for i := range l {
+	// ly is the packet's layout; push_vlan and pop_vlan move the headers,
+	// and then work on a copy, moved.
+	ly := lay
+	var moved flow.Layout
+	cut := 0 // bytes a pending trunc removes at the next output
+	for i := 0; i < len(l); i++ {
 		a := &l[i]
-		switch a.Type {
-		case TypeOutput:
+		if a.Type == TypeOutput {
+			// The most common action, tested before the switch.
 			out := pkt
-			if modifiesAfter(l[i+1:]) {
+			if cut > 0 {
+				if i == len(l)-1 {
+					pkt.Truncate(pkt.Len() - cut)
+				} else {
+					out = x.clone(pkt)
+					out.Truncate(out.Len() - cut)
+				}
+				cut = 0
+			} else if i < len(l)-1 && modifiesAfter(l[i+1:]) {
 				out = x.clone(pkt)
 			}
 			sink.Output(a.Port, out)
+			continue
+		}
+		switch a.Type {
+		case TypeDrop:
+			return
 		case TypeSet, TypeSetMasked:
+			if !settable(a.Attr) {
+				x.refuse(a)
+				return
+			}
 			mask := &a.Mask
 			if a.Type == TypeSet {
 				m := fullMask(a.Attr)
 				mask = &m
 			}
-			set(pkt.Bytes(), key, lay, a.Attr, &a.Key, mask)
+			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
+		case TypePushVLAN:
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if !pushVLAN(pkt, ly, a.VLAN) {
+				return
+			}
+		case TypePopVLAN:
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			popVLAN(pkt, ly)
+		case TypeTrunc:
+			keep := max(int(a.MaxLen), 14)
+			cut = max(pkt.Len()-keep, 0)
+		case TypeDecTTL:
+			if !decTTL(pkt.Bytes(), key, ly) {
+				// The nested actions replace the rest of the list.
+				l, i = a.Actions, -1
+			}
+		default:
+			x.refuse(a)
+			return
 		}
 	}
 }
 
+// modifiesAfter reports whether an action of l may change the packet, so
+// that an output before them must send a copy.
 func modifiesAfter(l List) bool {
 	for i := range l {
-		if l[i].Type == TypeSet || l[i].Type == TypeSetMasked {
+		switch l[i].Type {
+		case TypeOutput, TypeDrop:
+		default:
 			return true
 		}
 	}
 	return false
+}
+
+// shift moves the header offsets of ly by n bytes.
+func shift(ly *flow.Layout, n int) {
+	if ly.L3 != 0 {
+		ly.L3 += n
+	}
+	if ly.L4 != 0 {
+		ly.L4 += n
+	}
+	if ly.End != 0 {
+		ly.End += n
+	}
+}
+
+// pushVLAN inserts a VLAN header after the Ethernet addresses, as OVS's
+// eth_push_vlan: the TCI's CFI bit is cleared in the header. Frames
+// shorter than an Ethernet header are left alone. It reports false if the
+// buffer has no room for the tag (the packet is then dropped).
+func pushVLAN(pkt *dpio.Packet, ly *flow.Layout, v VLAN) bool {
+	if pkt.Len() < 14 {
+		return true
+	}
+	if _, err := pkt.Push(4); err != nil {
+		// No headroom: move the frame within the buffer instead.
+		n := pkt.Len()
+		if pkt.Tailroom() < 4 {
+			return false
+		}
+		b := pkt.Extend()
+		copy(b[4:], b[:n])
+		pkt.SetLen(n + 4)
+	}
+	b := pkt.Bytes()
+	copy(b[0:12], b[4:16])
+	be.PutUint16(b[12:], v.TPID)
+	be.PutUint16(b[14:], v.TCI&^flow.VLANCFI)
+	shift(ly, 4)
+	return true
+}
+
+// popVLAN removes the outermost 802.1Q or 802.1ad header, if the frame has
+// one, as OVS's eth_pop_vlan.
+func popVLAN(pkt *dpio.Packet, ly *flow.Layout) {
+	b := pkt.Bytes()
+	if len(b) < 18 {
+		return
+	}
+	if t := be.Uint16(b[12:]); t != flow.EthTypeVLAN && t != flow.EthTypeQinQ {
+		return
+	}
+	copy(b[4:16], b[0:12])
+	pkt.Pull(4)
+	shift(ly, -4)
+}
+
+// decTTL decrements the IPv4 TTL (updating the header checksum) or the
+// IPv6 hop limit. It reports false, changing nothing, if the TTL is 1 or
+// less.
+func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
+	switch {
+	case key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 && ly.L3+20 <= len(b):
+		nh := b[ly.L3:]
+		ttl := nh[8]
+		if ttl <= 1 {
+			return false
+		}
+		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(ttl)<<8, uint16(ttl-1)<<8))
+		nh[8] = ttl - 1
+	case key.EthType == flow.EthTypeIPv6 && ly.L3 != 0 && ly.L3+40 <= len(b):
+		nh := b[ly.L3:]
+		if nh[7] <= 1 {
+			return false
+		}
+		nh[7]--
+	}
+	return true
 }
 
 // set applies a (masked) set action to frame b.

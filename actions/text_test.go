@@ -25,7 +25,7 @@ func TestParseString(t *testing.T) {
 		{in: "4294967295", want: actions.List{actions.Output(4294967295)}, text: "4294967295"},
 		{in: "0x10", want: actions.List{actions.Output(16)}, text: "16"},
 		{in: "drop", want: actions.List{{Type: actions.TypeDrop}}, text: "drop"},
-		{in: " drop ", want: actions.List{{Type: actions.TypeDrop}}, text: "drop"},
+		{in: "DROP", want: actions.List{actions.Drop()}, text: "drop"},
 		{in: "", text: "drop"},
 		{in: " , ", text: "drop"},
 		{
@@ -87,20 +87,44 @@ func TestParseString(t *testing.T) {
 			text: "set(tcp(src=1,dst=2))",
 		},
 		{
-			// The key is stored masked, and a partial mask prints as
-			// value/mask.
+			// The key keeps the bits outside its mask, as OVS keeps
+			// them (its datapath ORs them in), and a partial mask
+			// prints as value/mask.
 			in: "set(udp(src=0x1234/0xff00))",
 			want: actions.List{{
 				Type: actions.TypeSetMasked, Attr: actions.AttrUDP,
-				Key: flow.Key{TpSrc: 0x1200}, Mask: flow.Key{TpSrc: 0xff00},
+				Key: flow.Key{TpSrc: 0x1234}, Mask: flow.Key{TpSrc: 0xff00},
 			}},
-			text: "set(udp(src=4608/0xff00))",
+			text: "set(udp(src=4660/0xff00))",
 		},
-		{in: "set(udp(src=1/0xff00))", text: "set(udp(src=0/0xff00))"},
-		{in: "set(ipv4(src=1.2.3.4/255.255.255.0))", text: "set(ipv4(src=1.2.3.0/255.255.255.0))"},
+		{in: "set(udp(src=1/0xff00))", text: "set(udp(src=1/0xff00))"},
+		{in: "set(ipv4(src=1.2.3.4/255.255.255.0))", text: "set(ipv4(src=1.2.3.4/255.255.255.0))"},
 		{in: "set(ipv4(tos=0xfc/0xfc))", text: "set(ipv4(tos=0xfc/0xfc))"},
 		{in: "set(ipv4(ttl=63/0xff))", text: "set(ipv4(ttl=63))"},
-		{in: "set(eth(src=00:00:00:00:00:01/ff:ff:ff:ff:ff:00))", text: "set(eth(src=00:00:00:00:00:00/ff:ff:ff:ff:ff:00))"},
+		{in: "set(eth(src=00:00:00:00:00:01/ff:ff:ff:ff:ff:00))", text: "set(eth(src=00:00:00:00:00:01/ff:ff:ff:ff:ff:00))"},
+		{
+			in:   "push_vlan(vid=10,pcp=3),pop_vlan,trunc(100),dec_ttl(le_1(drop)),clone(1,2)",
+			want: actions.List{actions.PushVLAN(0x8100, 0x100a|3<<13), actions.PopVLAN(), actions.Trunc(100), actions.DecTTL(nil), actions.Clone(actions.List{actions.Output(1), actions.Output(2)})},
+			text: "push_vlan(vid=10,pcp=3),pop_vlan,trunc(100),dec_ttl(le_1(drop)),clone(1,2)",
+		},
+		{
+			in:   "push_vlan(tpid=0x88a8,vid=10,pcp=0,cfi=0)",
+			want: actions.List{actions.PushVLAN(0x88a8, 10)},
+			text: "push_vlan(tpid=0x88a8,vid=10,pcp=0,cfi=0)",
+		},
+		{
+			in:   "check_pkt_len(size=100,gt(1),le(drop)),sample(sample=100.0%,actions(2))",
+			want: actions.List{actions.CheckPktLen(100, actions.List{actions.Output(1)}, nil), actions.Sample(0xffffffff, actions.List{actions.Output(2)})},
+			text: "check_pkt_len(size=100,gt(1),le(drop)),sample(sample=100.0%,actions(2))",
+		},
+		{
+			in:   "recirc(0x10),meter(3),lb_output(4),tnl_pop(5),ct_clear",
+			want: actions.List{actions.Recirc(16), actions.Meter(3), actions.LBOutput(4), actions.TunnelPop(5), actions.CTClear()},
+			text: "recirc(0x10),meter(3),lb_output(4),tnl_pop(5),ct_clear",
+		},
+		{in: "set(ipv4(proto=6))", text: "set(ipv4(proto=6))"},
+		{in: "set(arp(sip=1.2.3.4))", text: "set(arp(sip=1.2.3.4))"},
+		{in: "set(ipv6(hlimit=1))", text: "set(ipv6(hlimit=1))"},
 		{in: "set( ipv4( ttl=63 ) ) 2", text: "set(ipv4(ttl=63)),2"},
 		{in: "set(ipv4(ttl=63)) set(udp(dst=53)) 5", text: "set(ipv4(ttl=63)),set(udp(dst=53)),5"},
 		{in: "1,set(eth(src=00:00:00:00:00:01)),2,set(tcp(src=80)),3", text: "1,set(eth(src=00:00:00:00:00:01)),2,set(tcp(src=80)),3"},
@@ -111,11 +135,8 @@ func TestParseString(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tt.in, err)
 			continue
 		}
-		if err := l.Validate(); err != nil {
-			t.Errorf("Parse(%q) gave a list that does not validate: %v", tt.in, err)
-		}
 		if tt.want != nil && !reflect.DeepEqual(l, tt.want) {
-			t.Errorf("Parse(%q) = %#v, want %#v", tt.in, l, tt.want)
+			t.Errorf("Parse(%q) = %v, not the list wanted (%v)", tt.in, l, tt.want)
 		}
 		if got := l.String(); got != tt.text {
 			t.Errorf("Parse(%q).String() = %q, want %q", tt.in, got, tt.text)
@@ -130,7 +151,7 @@ func TestParseString(t *testing.T) {
 			continue
 		}
 		if !reflect.DeepEqual(canon(l2), canon(l)) {
-			t.Errorf("reparse of %q = %#v, want %#v", tt.text, l2, l)
+			t.Errorf("reparse of %q = %v, a different list", tt.text, l2)
 		}
 	}
 }
@@ -157,9 +178,19 @@ func TestParseErrors(t *testing.T) {
 		{"foo", true, 0, "unknown or unsupported action"},
 		{"2,foo", true, 2, `"foo"`},
 		{"output(2)", true, 0, "output"},
-		{"push_vlan(vid=1)", true, 0, "push_vlan"},
-		{"set(arp(sip=1.2.3.4))", true, 4, "set of arp is not supported"},
-		{"set(ipv6(hlimit=1))", true, 4, "set of ipv6"},
+		{"push_vlan(vid=1)", true, -1, "pcp"},
+		{"push_vlan(vid=4096,pcp=0)", true, 0, "push_vlan"},
+		{" drop", true, 1, "drop"},
+		{"drop ", true, 0, "drop"},
+		{"set(nsh(spi=0x1))", true, 4, "nsh"},
+		{"clone(1", true, -1, ")"},
+		{"clone(drop,1)", true, 6, "drop"},
+		{"sample(sample=101%,actions(1))", true, 0, "out of range"},
+		{"ct(commit,force_commit)", true, 0, "exclusive"},
+		{"ct(nat(src=10.0.0.2-10.0.0.1))", true, -1, "range"},
+		{"userspace(pid=1,userdata(0))", true, -1, "hexadecimal"},
+		{"pop_vlan(1)", true, 8, "unexpected"},
+		{"tnl_pop(1)2", true, 10, "unexpected"},
 		{"set(ipv4(ttl=63)", true, -1, ")"},
 		{"set(ipv4(ttl=63)x", true, -1, ")"},
 		{"set(ipv4(ttl=63", true, -1, ""},
@@ -177,8 +208,6 @@ func TestParseErrors(t *testing.T) {
 		{"2,drop", true, 2, "drop"},
 		{"drop,2", true, -1, ""},
 		{"drop drop", true, -1, ""},
-		{"set(ipv4(proto=6))", false, -1, "proto or frag"},
-		{"set(ipv4(frag=no))", false, -1, "proto or frag"},
 	}
 	for _, tt := range tests {
 		l, err := actions.Parse(tt.in)
@@ -211,21 +240,48 @@ func TestParseErrors(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
-		l  actions.List
-		ok bool
+		l   string
+		err string // "" if the list is valid
 	}{
-		{nil, true},
-		{actions.List{{Type: actions.TypeDrop}}, true},
-		{actions.List{actions.Output(1), {Type: actions.TypeDrop}}, true},
-		{actions.List{{Type: actions.TypeDrop}, actions.Output(1)}, false},
-		{actions.List{{Type: 99}}, false},
-		{actions.List{{Type: actions.TypeSet, Attr: 99}}, false},
-		{actions.List{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwProto: 0xff}}}, false},
-		{actions.List{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwTTL: 0xff}}}, true},
+		{"", ""},
+		{"drop", ""},
+		{"1,2", ""},
+		{"set(eth(src=00:00:00:00:00:01)),set(ipv4(ttl=1)),set(tcp(src=1)),set(udp(dst=2)),1", ""},
+		{"set(ipv4(src=1.1.1.1,dst=2.2.2.2,proto=6,tos=0,ttl=9,frag=no))", ""},
+		{"set(ipv4(proto=6))", "proto or frag is not supported"},
+		{"set(ipv4(frag=no))", "proto or frag is not supported"},
+		{"set(arp(sip=1.2.3.4))", "set of arp is not implemented"},
+		{"set(ipv6(hlimit=1))", "set of ipv6 is not implemented"},
+		{"set(tunnel(dst=1.1.1.1,ttl=64))", "set of tunnel is not implemented"},
+		{"1,set(skb_mark(1))", "set of skb_mark is not implemented"},
+		{"push_vlan(vid=1,pcp=0),pop_vlan,trunc(10),dec_ttl(le_1(1)),2", ""},
+		{"dec_ttl(le_1(push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847)))", "push_mpls is not implemented (in dec_ttl)"},
+		{"pop_mpls(eth_type=0x800)", "pop_mpls is not implemented"},
+		{"1,ct(commit),2", "ct is not implemented"},
+		{"userspace(pid=1)", "userspace is not implemented"},
+		{"recirc(1)", "recirc is not implemented"},
+		{"clone(1)", "clone is not implemented"},
+		{"tnl_pop(1)", "tnl_pop is not implemented"},
 	}
 	for _, tt := range tests {
-		if err := tt.l.Validate(); (err == nil) != tt.ok {
-			t.Errorf("%#v.Validate() = %v, want ok=%v", tt.l, err, tt.ok)
+		err := actions.MustParse(tt.l).Validate()
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%q: %v", tt.l, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("%q: error %v, want one containing %q", tt.l, err, tt.err)
+		case tt.err != "" && strings.Contains(tt.err, "not implemented") && !errors.Is(err, actions.ErrNotImplemented):
+			t.Errorf("%q: %v does not wrap ErrNotImplemented", tt.l, err)
+		}
+	}
+	for _, l := range []actions.List{
+		{{Type: actions.TypeDrop}, actions.Output(1)},
+		{{Type: 99}},
+		{{Type: actions.TypeSet, Attr: 99}},
+		{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwProto: 0xff}}},
+	} {
+		if err := l.Validate(); err == nil {
+			t.Errorf("%v validates", l)
 		}
 	}
 }
@@ -239,11 +295,17 @@ func TestTypeAttrString(t *testing.T) {
 		{actions.TypeSet, "set"},
 		{actions.TypeSetMasked, "set_masked"},
 		{actions.TypeDrop, "drop"},
+		{actions.TypePushVLAN, "push_vlan"},
+		{actions.TypeTunnelPush, "tnl_push"},
+		{actions.TypeDecTTL, "dec_ttl"},
 		{actions.Type(99), "action(99)"},
 		{actions.AttrEthernet, "eth"},
 		{actions.AttrIPv4, "ipv4"},
 		{actions.AttrTCP, "tcp"},
 		{actions.AttrUDP, "udp"},
+		{actions.AttrTunnel, "tunnel"},
+		{actions.AttrCtLabels, "ct_label"},
+		{actions.AttrNDExtension, "nd_ext"},
 		{actions.Attr(99), "attr(99)"},
 	} {
 		if got := tt.s.String(); got != tt.want {
@@ -251,7 +313,7 @@ func TestTypeAttrString(t *testing.T) {
 		}
 	}
 	a := actions.Action{Type: 99}
-	if got := a.String(); got != "action(99)" {
+	if got := a.String(); got != "action99" {
 		t.Errorf("unknown action String() = %q", got)
 	}
 	o := actions.Output(7)

@@ -372,8 +372,10 @@ func NormalizeMatch(m flow.Match) (flow.Match, error) {
 //   - one otherwise: ErrInvalid (an overlapping flow).
 //
 // The actions are validated first: an action the datapath cannot execute
-// is refused. A new flow's UFID is derived from m.Key as OVS derives one
-// (flow.NewUFID); see PutFlowUFID to give one.
+// is refused, with an error that wraps both ErrInvalid and the actions
+// package's error (actions.ErrNotImplemented for an action not
+// implemented yet). A new flow's UFID is derived from m.Key as OVS
+// derives one (flow.NewUFID); see PutFlowUFID to give one.
 func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
 	return d.PutFlowUFID(flow.UFID{}, m, acts, flags)
 }
@@ -384,7 +386,7 @@ func (d *Datapath) PutFlow(m flow.Match, acts actions.List, flags PutFlags) (*Fl
 // it has.
 func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, flags PutFlags) (*Flow, error) {
 	if err := acts.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if ufid.IsZero() {
 		ufid = flow.NewUFID(&m.Key)
@@ -658,7 +660,7 @@ func (d *Datapath) Process(inPort uint32, pkts []*dpio.Packet) {
 // (OVS_PACKET_CMD_EXECUTE) and transmits the results.
 func (d *Datapath) Execute(inPort uint32, pkt []byte, acts actions.List) error {
 	if err := acts.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	d.defWorker.Lock()
 	defer d.defWorker.Unlock()

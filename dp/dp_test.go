@@ -512,3 +512,29 @@ func TestPerPortClassifiers(t *testing.T) {
 		t.Errorf("dump saw %d flows, want 6", n)
 	}
 }
+
+// TestPutFlowRefusesUnimplemented checks that a flow whose actions the
+// executor cannot run is refused at install, with an error naming the
+// action, and that the ones it runs are accepted.
+func TestPutFlowRefusesUnimplemented(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	m := flow.MustParse("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)")
+	for _, tc := range []struct{ acts, name string }{
+		{"push_mpls(label=1,tc=0,ttl=64,bos=1,eth_type=0x8847),2", "push_mpls"},
+		{"ct(commit),2", "ct"},
+		{"set(ipv6(hlimit=1)),2", "set of ipv6"},
+		{"dec_ttl(le_1(userspace(pid=1))),2", "userspace"},
+		{"tnl_pop(3)", "tnl_pop"},
+	} {
+		_, err := r.d.PutFlow(m, actions.MustParse(tc.acts), PutCreate)
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, actions.ErrNotImplemented) || !strings.Contains(err.Error(), tc.name+" is not implemented") {
+			t.Errorf("PutFlow(%s) = %v", tc.acts, err)
+		}
+		if err := r.d.Execute(1, make([]byte, 60), actions.MustParse(tc.acts)); !errors.Is(err, actions.ErrNotImplemented) {
+			t.Errorf("Execute(%s) = %v", tc.acts, err)
+		}
+	}
+	if _, err := r.d.PutFlow(m, actions.MustParse("push_vlan(vid=1,pcp=0),trunc(60),2,pop_vlan,dec_ttl(le_1(drop)),1"), PutCreate); err != nil {
+		t.Errorf("PutFlow: %v", err)
+	}
+}

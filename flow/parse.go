@@ -691,7 +691,8 @@ func (p *parser) tunnelAttr(m *Match, start int) error {
 }
 
 // mplsAttr parses mpls(label=L,tc=T,ttl=N,bos=B[,label=...]): one group
-// of the four fields per label stack entry, outermost first.
+// of the four fields per label stack entry, outermost first, in any order
+// within a group; a field given again starts the next entry.
 func (p *parser) mplsAttr(m *Match, start int) error {
 	n := -1
 	var given [MaxMPLSLabels]map[string]bool
@@ -704,7 +705,9 @@ func (p *parser) mplsAttr(m *Match, start int) error {
 		if !ok {
 			return fmt.Errorf("unknown field")
 		}
-		if name == "label" || n < 0 {
+		// As OVS's parser, a field that the current entry already has
+		// starts the next entry.
+		if n < 0 || given[n][name] {
 			n++
 		}
 		if n >= MaxMPLSLabels {
@@ -712,9 +715,6 @@ func (p *parser) mplsAttr(m *Match, start int) error {
 		}
 		if given[n] == nil {
 			given[n] = map[string]bool{}
-		}
-		if given[n][name] {
-			return fmt.Errorf("given twice in one label stack entry")
 		}
 		given[n][name] = true
 		v, mk, err := num(val, mask, 32)
@@ -992,7 +992,8 @@ func parseTCPFlags(val, mask string) (v, m uint16, err error) {
 // of s, without the checks between attributes that Parse applies. It
 // returns the attribute name, the fields it sets (in Key) with their masks
 // (in Mask), and the number of bytes consumed. Set actions use it for their
-// argument.
+// argument. Unlike Parse, it keeps the values as written, bits outside
+// their masks included, as OVS keeps them in a masked set action.
 func ParseAttr(s string) (name string, m Match, n int, err error) {
 	p := parser{s: s}
 	p.skipSpace()
@@ -1017,6 +1018,5 @@ func ParseAttr(s string) (name string, m Match, n int, err error) {
 		return "", Match{}, 0, p.errf("expected ) to close %s(", name)
 	}
 	p.i++
-	m.Key = m.Key.Masked(&m.Mask)
 	return name, m, p.i, nil
 }

@@ -406,7 +406,7 @@ func TestParseAttr(t *testing.T) {
 		n              int
 	}{
 		{"ipv4(ttl=63)", "ipv4", "ipv4(ttl=63)", 12},
-		{"  ipv4(src=10.0.0.1/24,tos=0x4/0xfc),2", "ipv4", "ipv4(src=10.0.0.0/255.255.255.0,tos=0x4/0xfc)", 36},
+		{"  ipv4(src=10.0.0.1/24,tos=0x4/0xfc),2", "ipv4", "ipv4(src=10.0.0.1/255.255.255.0,tos=0x4/0xfc)", 36},
 		{"eth(dst=00:00:00:00:00:0a)", "eth", "eth(dst=00:00:00:00:00:0a)", 26},
 		{"tcp(dst=80)", "tcp", "tcp(dst=80)", 11},
 		{"udp(src=1,dst=2/0xff)", "udp", "udp(src=1,dst=2/0xff)", 21},

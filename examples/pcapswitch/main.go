@@ -287,11 +287,7 @@ func execute(lines []flowLine, in, out portFiles,
 		if l.match.Mask.InPort != 0 {
 			nums[l.match.Key.InPort] = true
 		}
-		for _, a := range l.acts {
-			if a.Type == actions.TypeOutput {
-				nums[a.Port] = true
-			}
-		}
+		outputPorts(l.acts, nums)
 	}
 	readers := map[uint32]*pcapfile.Reader{}
 	for _, n := range sortedPorts(nums) {
@@ -584,4 +580,18 @@ func demo(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "run it on your own files: pcapswitch -flows FILE -in 1=IN.pcap -out 2=OUT.pcap\n")
 	return nil
+}
+
+// outputPorts adds to nums the ports that output actions of l name,
+// nested lists (dec_ttl, clone, sample, check_pkt_len) included.
+func outputPorts(l actions.List, nums map[uint32]bool) {
+	for i := range l {
+		a := &l[i]
+		if a.Type == actions.TypeOutput {
+			nums[a.Port] = true
+		}
+		outputPorts(a.Actions, nums)
+		outputPorts(a.Greater, nums)
+		outputPorts(a.LessEqual, nums)
+	}
 }

@@ -108,7 +108,7 @@ func TestBadFlowLine(t *testing.T) {
 		{"in_port(1) 2\n", ":1: "},
 		{"eth_type(0x0800),ipv4(frag=no) 2\n", ":1: dp: invalid argument: in_port is not an exact match"},
 		{ok + "\n" + ok + "\n", ":2: flow already exists"},
-		{"in_port(1),eth_type(0x1234) push_vlan(vid=10,pcp=0),2\n", ":1: "},
+		{"in_port(1),eth_type(0x1234) ct(commit),2\n", ":1: dp: invalid argument: actions: ct is not implemented"},
 		{"ufid:1234 " + ok + "\n", ":1: flow: invalid UFID"},
 		{"ufid:11111111-2222-4333-8444-555555555555 " + ok + "\nufid:11111111-2222-4333-8444-555555555555 in_port(2),eth_type(0x0800),ipv4(frag=no) 1\n", ":2: dp: already exists: another flow has UFID 11111111-2222-4333-8444-555555555555 (File exists)"},
 	} {
@@ -169,5 +169,24 @@ func TestBadCapture(t *testing.T) {
 	code, _, errOut := runCmd("-flows", flows, "-in", "1="+bad)
 	if code == 0 || !strings.Contains(errOut, "bad.pcap") || !strings.Contains(errOut, "offset") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestNestedOutputPort checks that a port named only by an output inside a
+// nested action list is a port of the run, its packets counted.
+func TestNestedOutputPort(t *testing.T) {
+	dir := t.TempDir()
+	flows := writeFile(t, dir, "flows", "in_port(1),eth_type(0x0800),ipv4(frag=no) dec_ttl(le_1(5)),2\n")
+	f := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
+	f[14+8] = 1 // TTL 1: dec_ttl runs its nested actions
+	in1 := filepath.Join(dir, "in1.pcap")
+	os.WriteFile(in1, writeCapture(t, [][]byte{f}, testTime(0), captureStep), 0o644)
+	code, stdout, errOut := runCmd("-flows", flows, "-in", "1="+in1)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	i := strings.Index(stdout, "port 5: p5")
+	if i < 0 || !strings.Contains(stdout[i:], "TX packets:1 ") {
+		t.Errorf("port 5 missing or without its packet:\n%s", stdout)
 	}
 }

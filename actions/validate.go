@@ -1,0 +1,82 @@
+package actions
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotImplemented is wrapped by the errors for actions this datapath
+// cannot execute yet (see NotImplementedError).
+var ErrNotImplemented = errors.New("not implemented")
+
+// NotImplementedError reports an action the datapath can represent, parse
+// and format but not execute yet.
+type NotImplementedError struct {
+	Type Type // the action
+	Attr Attr // the attribute, for set and set_masked
+}
+
+// Error names the action.
+func (e *NotImplementedError) Error() string {
+	if e.Type == TypeSet || e.Type == TypeSetMasked {
+		return fmt.Sprintf("actions: set of %s is not implemented", e.Attr)
+	}
+	return fmt.Sprintf("actions: %s is not implemented", e.Type)
+}
+
+// Unwrap returns ErrNotImplemented.
+func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
+
+// settable reports whether the executor implements set of attribute a.
+func settable(a Attr) bool {
+	switch a {
+	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP:
+		return true
+	}
+	return false
+}
+
+// Validate reports an error if the list holds an action this datapath
+// cannot execute, so that a flow with it is refused at install time rather
+// than silently misbehaving. Actions not implemented yet give a
+// *NotImplementedError naming them (errors.Is(err, ErrNotImplemented)).
+// Nested lists are checked too.
+func (l List) Validate() error {
+	for i := range l {
+		if err := l[i].validate(i == len(l)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Action) validate(last bool) error {
+	switch a.Type {
+	case TypeOutput:
+		return nil
+	case TypeDrop:
+		if !last {
+			return fmt.Errorf("actions: drop must be the last action")
+		}
+		return nil
+	case TypePushVLAN, TypePopVLAN, TypeTrunc:
+		return nil
+	case TypeDecTTL:
+		if err := a.Actions.Validate(); err != nil {
+			return fmt.Errorf("%w (in dec_ttl)", err)
+		}
+		return nil
+	case TypeSet, TypeSetMasked:
+		if !settable(a.Attr) {
+			return &NotImplementedError{Type: a.Type, Attr: a.Attr}
+		}
+		if a.Attr == AttrIPv4 && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
+			return fmt.Errorf("actions: set of ipv4 proto or frag is not supported")
+		}
+		return nil
+	}
+	if _, ok := typeNames[a.Type]; !ok {
+		return fmt.Errorf("actions: unknown action type %d", uint16(a.Type))
+	}
+	return &NotImplementedError{Type: a.Type}
+}
