@@ -332,3 +332,33 @@ func TestTunnelFormatKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTunnelKeyTrailing checks that the tunnel fields, up to the last
+// Geneve option byte, are outside the words extraction writes: Extract
+// clears them in a reused key, and the exact-match cache's LookupPacket
+// never answers a packet without tunnel state from an entry with it.
+func TestTunnelKeyTrailing(t *testing.T) {
+	frame := []byte{0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x12, 0x34, 0, 0}
+	want := Key{InPort: 3, EthSrc: [6]byte{5: 1}, EthDst: [6]byte{5: 2}, EthType: 0x1234}
+	k := Key{TunDst: [4]byte{1}, TunGbpID: 1, TunErspanVer: 1, TunGtpuMsgType: 1, TunFlags: TunFlagGeneve, TunGeneveLen: 4}
+	k.TunGeneve[MaxGeneveOptLen-1] = 1
+	Extract(frame, 3, &k)
+	if k != want {
+		t.Errorf("Extract left tunnel state:%s", keyDiff(k, want))
+	}
+
+	c := NewEMC[*cachedFlow](1)
+	tun := want
+	tun.TunGeneve[MaxGeneveOptLen-1] = 1
+	if tun.hashPacketPart() != want.hashPacketPart() || tun == want || tun.trailingZero() || !want.trailingZero() {
+		t.Fatal("a Geneve option byte must leave the packet-part hash alone and change equality")
+	}
+	f := &cachedFlow{id: 1}
+	c.Insert(&tun, c.Hash(&tun), f)
+	if _, ok := c.LookupPacket(&want, c.Hash(&want)); ok {
+		t.Error("LookupPacket returned the entry of a key with tunnel state")
+	}
+	if v, ok := c.Lookup(&tun, c.Hash(&tun)); !ok || v != f {
+		t.Error("Lookup misses the key with tunnel state")
+	}
+}
