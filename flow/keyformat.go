@@ -106,7 +106,7 @@ func (f *formatter) u32hexPresent(name string, v, present uint32) {
 func (f *formatter) tunnelKey(k, a *Key) {
 	if a.TunID == 0 && a.TunSrc == ([4]byte{}) && a.TunDst == ([4]byte{}) &&
 		a.TunIPv6Src == ([16]byte{}) && a.TunIPv6Dst == ([16]byte{}) && a.TunTpSrc == 0 &&
-		a.TunTpDst == 0 && a.TunFlags == 0 && a.TunTOS == 0 && a.TunTTL == 0 {
+		a.TunTpDst == 0 && a.TunFlags == 0 && a.TunTOS == 0 && a.TunTTL == 0 && !tunOptsPresent(a) {
 		return
 	}
 	f.attr("tunnel")
@@ -141,6 +141,30 @@ func (f *formatter) tunnelKey(k, a *Key) {
 	}
 	if a.TunTpDst != 0 {
 		f.be16("tp_dst", k.TunTpDst, 0xffff)
+	}
+	// The options, in the order of their attributes, without masks.
+	if a.TunGbpID != 0 || a.TunGbpFlags != 0 {
+		f.vxlanOpts(k, &exactMask)
+	}
+	if a.TunFlags&TunFlagGeneve != 0 || a.TunGeneveLen != 0 {
+		f.geneveOpts(k, &exactMask)
+	}
+	if a.TunErspanVer != 0 || a.TunErspanIdx != 0 || a.TunErspanDir != 0 || a.TunErspanHwID != 0 {
+		f.b = append(f.b, "erspan("...)
+		f.u8("ver", k.TunErspanVer, 0xff)
+		if k.TunErspanVer == 1 {
+			f.b = append(f.b, "idx="...)
+			f.b = appendHexC(f.b, uint64(k.TunErspanIdx))
+			f.sep()
+		} else if k.TunErspanVer == 2 {
+			f.u8("dir", k.TunErspanDir&1, 0xff)
+			f.u8x("hwid", k.TunErspanHwID&0xf, 0xff)
+		}
+		f.chomp()
+		f.b = append(f.b, "),"...)
+	}
+	if a.TunGtpuFlags != 0 || a.TunGtpuMsgType != 0 {
+		f.gtpuOpts(k, &exactMask)
 	}
 	f.b = append(f.b, "flags("...)
 	first := true
@@ -311,4 +335,12 @@ func (f *formatter) mplsKey(k, a *Key) {
 		f.sep()
 	}
 	f.end()
+}
+
+// tunOptsPresent reports whether attribute set a selects any tunnel
+// option (VXLAN GBP, Geneve, ERSPAN, GTP-U).
+func tunOptsPresent(a *Key) bool {
+	return a.TunGbpID != 0 || a.TunGbpFlags != 0 || a.TunFlags&TunFlagGeneve != 0 || a.TunGeneveLen != 0 ||
+		a.TunErspanVer != 0 || a.TunErspanIdx != 0 || a.TunErspanDir != 0 || a.TunErspanHwID != 0 ||
+		a.TunGtpuFlags != 0 || a.TunGtpuMsgType != 0
 }

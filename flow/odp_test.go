@@ -45,41 +45,12 @@ func readODP(t *testing.T, name string) []odpLine {
 	return out
 }
 
-// odpPending lists, per file, the sections whose keys need tunnel options
-// that the key does not hold yet (tunnel() with erspan(), vxlan(gbp()) or
-// geneve()), with the reason. They are checked to fail for now; when one
-// passes, take it off this list.
-var odpPending = map[string]map[string]string{
-	"odp-in.txt": {
-		"Valid forms with tunnel and ERSPAN v1 headers.": "tunnel() ERSPAN options (erspan(ver=1,idx=...)) are not in the key yet",
-		"Valid forms with tunnel and ERSPAN v2 headers.": "tunnel() ERSPAN options (erspan(ver=2,dir=...,hwid=...)) are not in the key yet",
-	},
-	"odp-wc.txt": {
-		"Valid forms with tunnel header.": "tunnel() VXLAN GBP options (vxlan(gbp(id=...,flags=...))) are not in the key yet",
-		"Valid forms with Geneve header.": "tunnel() Geneve options (geneve({class=...,type=...,len=...,...})) are not in the key yet",
-	},
-}
-
 // odpEmpty are sections of odp-wc.txt that OVS's own test leaves empty:
 // their sed command has an unescaped "/" and fails (see gen.sh).
 var odpEmpty = []string{
 	"Valid forms with tunnel and VLAN headers.",
 	"Valid forms with tunnel and ERSPAN v1 headers.",
 	"Valid forms with tunnel and ERSPAN v2 headers.",
-}
-
-// checkPending checks that a pending line still fails to round-trip
-// through parse and format.
-func checkPending(t *testing.T, file string, l odpLine, format func(Match) string) bool {
-	t.Helper()
-	why, ok := odpPending[file][l.section]
-	if !ok {
-		return false
-	}
-	if m, err := ParseKey(l.text); err == nil && format(m) == l.text {
-		t.Errorf("%s:%d (%s) passes now; take %q off odpPending (%s)", file, l.n, l.text, l.section, why)
-	}
-	return true
 }
 
 // TestODPKeyForms checks odp.at's "OVS datapath key parsing and formatting
@@ -96,15 +67,11 @@ func TestODPKeyForms(t *testing.T) {
 		t.Fatalf("%d keys in, %d out", len(in), len(out))
 	}
 	format := func(m Match) string { return FormatKey(&m.Key, &m.Mask) }
-	checked, pending := 0, 0
+	checked := 0
 	for i, li := range in {
 		lo := out[i]
 		if li.section != lo.section {
 			t.Fatalf("line %d: section %q in, %q out", li.n, li.section, lo.section)
-		}
-		if checkPending(t, "odp-in.txt", li, format) {
-			pending++
-			continue
 		}
 		ot, tooLittle := strings.CutPrefix(lo.text, "ODP_FIT_TOO_LITTLE: ")
 		mi, err := ParseKey(li.text)
@@ -136,7 +103,9 @@ func TestODPKeyForms(t *testing.T) {
 		}
 		checked++
 	}
-	t.Logf("%d keys checked, %d pending", checked, pending)
+	if checked != len(in) {
+		t.Errorf("%d of %d keys checked", checked, len(in))
+	}
 }
 
 // TestODPWildcardForms checks odp.at's "OVS datapath wildcarded key parsing
@@ -151,13 +120,8 @@ func TestODPWildcardForms(t *testing.T) {
 	}
 	format := func(m Match) string { return m.String() }
 	count := map[string]int{}
-	pending := 0
 	for _, l := range lines {
 		count[l.section]++
-		if checkPending(t, "odp-wc.txt", l, format) {
-			pending++
-			continue
-		}
 		want := l.text
 		if l.section == "Valid forms with conntrack fields." {
 			want = conntrackDumpForm(l.text)
@@ -176,7 +140,7 @@ func TestODPWildcardForms(t *testing.T) {
 			t.Errorf("section %q has %d keys; OVS's sed command for it used to fail", s, count[s])
 		}
 	}
-	t.Logf("%d keys checked, %d pending", len(lines)-pending, pending)
+	t.Logf("%d keys checked", len(lines))
 }
 
 // odpConntrack is what the wildcarded test's conntrack variant inserts

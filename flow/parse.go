@@ -168,8 +168,7 @@ func (p *parser) attrs(m *Match, depth int) error {
 }
 
 // fields parses "name=value[/mask],..." up to a closing parenthesis,
-// calling set for each field. A field written "name(value[/mask])" (as
-// tunnel's flags(...)) is passed to set with the name "name()".
+// calling set for each field.
 func (p *parser) fields(attr string, set func(name, val, mask string) error) error {
 	for {
 		p.skipSpace()
@@ -178,24 +177,11 @@ func (p *parser) fields(attr string, set func(name, val, mask string) error) err
 		}
 		start := p.i
 		name := p.name()
-		if name == "" || p.i >= len(p.s) || (p.s[p.i] != '=' && p.s[p.i] != '(') {
+		if name == "" || p.i >= len(p.s) || p.s[p.i] != '=' {
 			return p.errAt(start, "%s: expected field=value", attr)
 		}
-		nested := p.s[p.i] == '('
 		p.i++
-		j := p.i
-		for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ')' {
-			p.i++
-		}
-		v := strings.TrimSpace(p.s[j:p.i])
-		if nested {
-			if p.i >= len(p.s) || p.s[p.i] != ')' {
-				return p.errAt(start, "%s: %s: expected )", attr, name)
-			}
-			p.i++
-			name += "()"
-		}
-		val, mask, _ := strings.Cut(v, "/")
+		val, mask := p.fieldValue()
 		if err := set(name, val, mask); err != nil {
 			return p.errAt(start, "%s: %s: %v", attr, name, err)
 		}
@@ -203,6 +189,17 @@ func (p *parser) fields(attr string, set func(name, val, mask string) error) err
 			p.i++
 		}
 	}
+}
+
+// fieldValue reads a field's "value[/mask]" up to the next comma or
+// closing parenthesis (left unconsumed).
+func (p *parser) fieldValue() (val, mask string) {
+	j := p.i
+	for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ')' {
+		p.i++
+	}
+	val, mask, _ = strings.Cut(strings.TrimSpace(p.s[j:p.i]), "/")
+	return val, mask
 }
 
 // scalar parses the contents of a single-value attribute like
@@ -636,58 +633,6 @@ func (p *parser) attr(m *Match, name string, start, depth int) error {
 		return err
 	}
 	return p.errAt(start, "unknown or unsupported attribute %s", name)
-}
-
-// tunnelAttr parses tunnel(tun_id=..,src=..,dst=..,ipv6_src=..,
-// ipv6_dst=..,tos=..,ttl=..,tp_src=..,tp_dst=..,flags(..)). Giving tun_id
-// sets and matches the key flag, as OVS does. Under Parse, ttl and a
-// destination are required (OVS refuses a tunnel key without them).
-func (p *parser) tunnelAttr(m *Match, start int) error {
-	k, mk := &m.Key, &m.Mask
-	fs := fieldSet{
-		"tun_id": func(val, mask string) error {
-			a, b, err := num(val, mask, 64)
-			k.TunID, mk.TunID = a, b
-			k.TunFlags |= TunFlagKey
-			mk.TunFlags |= TunFlagKey
-			return err
-		},
-		"src":      ipv4f(&k.TunSrc, &mk.TunSrc),
-		"dst":      ipv4f(&k.TunDst, &mk.TunDst),
-		"ipv6_src": ipv6f(&k.TunIPv6Src, &mk.TunIPv6Src),
-		"ipv6_dst": ipv6f(&k.TunIPv6Dst, &mk.TunIPv6Dst),
-		"tos":      u8f(&k.TunTOS, &mk.TunTOS),
-		"ttl":      u8f(&k.TunTTL, &mk.TunTTL),
-		"tp_src":   u16f(&k.TunTpSrc, &mk.TunTpSrc),
-		"tp_dst":   u16f(&k.TunTpDst, &mk.TunTpDst),
-		"flags()": func(val, mask string) error {
-			v, fm, err := parseFlags(val, mask, tunFlagNames[:], TunFlagMask, "tunnel")
-			k.TunFlags = k.TunFlags&^uint16(fm) | uint16(v)
-			mk.TunFlags |= uint16(fm)
-			return err
-		},
-	}
-	seen := map[string]bool{}
-	err := p.fields("tunnel", func(name, val, mask string) error {
-		f, ok := fs[name]
-		switch {
-		case !ok && strings.HasSuffix(name, "()"):
-			return fmt.Errorf("options are not supported yet")
-		case !ok:
-			return fmt.Errorf("unknown field")
-		case seen[name]:
-			return fmt.Errorf("given twice")
-		}
-		seen[name] = true
-		return f(val, mask)
-	})
-	if err != nil {
-		return err
-	}
-	if p.strict && (!seen["ttl"] || (!seen["dst"] && !seen["ipv6_dst"])) {
-		return p.errAt(start, "tunnel() needs ttl and a destination (dst or ipv6_dst)")
-	}
-	return nil
 }
 
 // mplsAttr parses mpls(label=L,tc=T,ttl=N,bos=B[,label=...]): one group

@@ -161,8 +161,8 @@ var ODPValid = []string{
 // ODPPending are the lines of that test the actions package cannot handle
 // yet, and why.
 var ODPPending = []Pending{
-	{"set(tunnel(tun_id=0x1,dst=1.1.1.1,ttl=64,erspan(ver=1,idx=0x7),flags(df|key)))", "flow.Key has no ERSPAN tunnel metadata yet"},
-	{"set(tunnel(tun_id=0x1,dst=1.1.1.1,ttl=64,erspan(ver=2,dir=1,hwid=0x1),flags(df|key)))", "flow.Key has no ERSPAN tunnel metadata yet"},
+	{"set(tunnel(tun_id=0x1,dst=1.1.1.1,ttl=64,erspan(ver=1,idx=0x7),flags(df|key)))", "set(tunnel(...)) with tunnel options is not formatted yet (refused)"},
+	{"set(tunnel(tun_id=0x1,dst=1.1.1.1,ttl=64,erspan(ver=2,dir=1,hwid=0x1),flags(df|key)))", "set(tunnel(...)) with tunnel options is not formatted yet (refused)"},
 }
 
 // ODPInvalid is the line of OVS's "invalid forms" test (it once made
