@@ -410,7 +410,7 @@ func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, 
 	if f != nil {
 		switch {
 		case flags&PutModify != 0:
-			f.acts.Store(&acts)
+			f.acts.Store(newFlowActions(acts))
 			if flags&PutZeroStats != 0 {
 				f.clearStats()
 			}
@@ -431,7 +431,7 @@ func (d *Datapath) PutFlowUFID(ufid flow.UFID, m flow.Match, acts actions.List, 
 		return nil, fmt.Errorf("%w: another flow has UFID %v", ErrExist, ufid)
 	}
 	f = &Flow{match: m, ufid: ufid, created: time.Now()}
-	f.acts.Store(&acts)
+	f.acts.Store(newFlowActions(acts))
 	d.flows.insert(f)
 	return f, nil
 }

@@ -14,7 +14,7 @@ import (
 type Flow struct {
 	match flow.Match
 	ufid  flow.UFID
-	acts  atomic.Pointer[actions.List]
+	acts  atomic.Pointer[flowActions]
 
 	packets  atomic.Uint64
 	bytes    atomic.Uint64
@@ -35,7 +35,43 @@ func (f *Flow) Match() flow.Match { return f.match }
 func (f *Flow) UFID() flow.UFID { return f.ufid }
 
 // Actions returns the flow's current actions.
-func (f *Flow) Actions() actions.List { return *f.acts.Load() }
+func (f *Flow) Actions() actions.List { return f.acts.Load().list }
+
+// flowActions are a flow's actions with what the pipeline needs to know
+// of them, published together.
+type flowActions struct {
+	list actions.List
+	// metadata: the actions may write the key's fields after the packet
+	// fields (tunnel, conntrack), so the worker must clear them before
+	// reusing the key.
+	metadata bool
+}
+
+func newFlowActions(l actions.List) *flowActions {
+	return &flowActions{list: l, metadata: writesMetadata(l)}
+}
+
+// writesMetadata reports whether l may write key fields that extraction
+// does not: anything but outputs, drops, VLAN tags, truncation and sets
+// of packet header attributes counts (conservatively) as yes.
+func writesMetadata(l actions.List) bool {
+	for i := range l {
+		a := &l[i]
+		switch a.Type {
+		case actions.TypeOutput, actions.TypeDrop, actions.TypePushVLAN, actions.TypePopVLAN, actions.TypeTrunc:
+		case actions.TypeSet, actions.TypeSetMasked:
+			switch a.Attr {
+			case actions.AttrEthernet, actions.AttrIPv4, actions.AttrIPv6, actions.AttrTCP, actions.AttrUDP,
+				actions.AttrSCTP, actions.AttrICMP, actions.AttrICMPv6, actions.AttrARP, actions.AttrND:
+			default:
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
 
 // FlowStats are a flow's counters.
 type FlowStats struct {

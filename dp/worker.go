@@ -23,7 +23,10 @@ type Worker struct {
 	tmp  *dpio.Packet
 	hits []*Flow // per packet of the batch: the flow it hit, or nil
 	nout int     // packets handed to Output, to tell which actions dropped
-	emc  *flow.EMC[*Flow]
+	// keysDirty says that actions may have written keys' fields beyond
+	// the packet fields since they were last cleared.
+	keysDirty bool
+	emc       *flow.EMC[*Flow]
 	// shard spreads the classifier's hit counters across workers.
 	shard int
 }
@@ -112,6 +115,12 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		w.keys = make([]flow.Key, len(pkts))
 		w.lays = make([]flow.Layout, len(pkts))
 	}
+	if w.keysDirty {
+		// Actions of the last batch may have written conntrack or
+		// tunnel fields; extraction writes only the packet fields.
+		clear(w.keys[:cap(w.keys)])
+		w.keysDirty = false
+	}
 	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
 	if v := (*d.ports.Load())[inPort]; v != nil {
 		var bytes uint64
@@ -132,7 +141,7 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	// A batch comes from one port: one classifier serves it.
 	cls := d.flows.classifier(inPort)
 	for i, p := range pkts {
-		flow.ExtractLayout(p.Bytes(), inPort, &keys[i], &lays[i])
+		flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
 		var h uint64
 		if w.emc != nil {
 			h = w.emc.Hash(&keys[i])
@@ -191,7 +200,9 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		curBytes += p.Len()
 		curFlags |= keys[i].TCPFlags
 		before := w.nout
-		w.exec.Execute(p, &keys[i], &lays[i], f.Actions(), w)
+		fa := f.acts.Load()
+		w.keysDirty = w.keysDirty || fa.metadata
+		w.exec.Execute(p, &keys[i], &lays[i], fa.list, w)
 		if w.nout == before {
 			actDrops++
 		}

@@ -89,7 +89,7 @@ func (c *EMC[V]) LookupPacket(k *Key, h uint64) (v V, ok bool) {
 	pk := keyHead(k)
 	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
 		e := &c.entries[i]
-		if e.set && e.packet && e.hash == h && e.head == *pk && e.val.Alive() {
+		if e.set && e.packet && e.hash == h && equalPacketWords(&e.head, pk) && e.val.Alive() {
 			return e.val, true
 		}
 	}
@@ -146,4 +146,12 @@ func (c *EMC[V]) Clear() {
 		c.entries[i].set = false
 		c.entries[i].val = zero
 	}
+}
+
+// equalPacketWords compares two keys' packet words without a call or a
+// branch per word: the differences of all eighteen are ORed together.
+func equalPacketWords(a, b *[packetWords]uint64) bool {
+	return (a[0]^b[0])|(a[1]^b[1])|(a[2]^b[2])|(a[3]^b[3])|(a[4]^b[4])|(a[5]^b[5])|
+		(a[6]^b[6])|(a[7]^b[7])|(a[8]^b[8])|(a[9]^b[9])|(a[10]^b[10])|(a[11]^b[11])|
+		(a[12]^b[12])|(a[13]^b[13])|(a[14]^b[14])|(a[15]^b[15])|(a[16]^b[16])|(a[17]^b[17]) == 0
 }

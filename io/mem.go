@@ -166,20 +166,32 @@ func (p *MemPort) TryRead(pkts []*Packet) (int, error) {
 
 func (p *MemPort) dequeue(pkts []*Packet) int {
 	n := 0
-	for n < len(pkts) && p.count > 0 {
-		f := p.slots[p.head]
+	var bytes, errs uint64
+	head, count := p.head, p.count
+	for n < len(pkts) && count > 0 {
+		f := p.slots[head]
 		pk := pkts[n]
 		pk.Reset(p.cfg.Headroom)
 		if !pk.SetBytes(f) {
-			p.stats.RxErrors.Add(1)
+			errs++
 		} else {
-			pk.Timestamp = p.ts[p.head]
-			p.stats.RxPackets.Add(1)
-			p.stats.RxBytes.Add(uint64(len(f)))
+			pk.Timestamp = p.ts[head]
+			bytes += uint64(len(f))
 			n++
 		}
-		p.head = (p.head + 1) % len(p.slots)
-		p.count--
+		if head++; head == len(p.slots) {
+			head = 0
+		}
+		count--
+	}
+	p.head, p.count = head, count
+	// One update of each counter per batch, not per frame.
+	if n > 0 {
+		p.stats.RxPackets.Add(uint64(n))
+		p.stats.RxBytes.Add(bytes)
+	}
+	if errs > 0 {
+		p.stats.RxErrors.Add(errs)
 	}
 	return n
 }
@@ -201,7 +213,10 @@ func (p *MemPort) Write(pkts []*Packet) (int, error) {
 		case q.count == len(q.slots):
 			dropped++
 		default:
-			i := (q.head + q.count) % len(q.slots)
+			i := q.head + q.count
+			if i >= len(q.slots) {
+				i -= len(q.slots)
+			}
 			q.slots[i] = append(q.slots[i][:0], b...)
 			q.ts[i] = pk.Timestamp
 			q.count++
