@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/b7cafead/datapath/internal/netnstest"
 	dpio "github.com/b7cafead/datapath/io"
 	"github.com/b7cafead/datapath/io/afpacket"
-	"github.com/b7cafead/datapath/internal/netnstest"
 )
 
 // pair is a namespace with a veth pair va <-> vb: the port under test on
