@@ -200,7 +200,7 @@ func TestVLANTagReinserted(t *testing.T) {
 		p.ns.TryExec(wait, "ethtool", "-K", "va", "rxvlan", "on")
 	}
 	// A plain packet socket on va sees what the kernel hands over.
-	plain := openRaw(t, p.ns, "va")
+	plain := openRaw(t, p.ns, "va").auxdata()
 	c := pump(t, p.port)
 
 	base := testpkt.UDP(testpkt.Frame{IPSrc: "10.77.0.1", IPDst: "10.77.0.2", SrcPort: 1, DstPort: 2, Payload: []byte("tagged")})
@@ -227,9 +227,10 @@ func TestVLANTagReinserted(t *testing.T) {
 		}
 		// The premise: the kernel hands the frame over without its
 		// outer tag.
-		seen := plain.recv(wait)
-		if tc.name != "untagged" && len(seen) != len(tc.frame)-4 {
-			t.Errorf("%s: a plain packet socket received %d bytes of the %d sent; the kernel did not strip the tag", tc.name, len(seen), len(tc.frame))
+		seen, stripped := plain.recvAux(wait)
+		if stripped != (tc.name != "untagged") || !equal(seen, tc.frame) {
+			t.Errorf("%s: a plain packet socket saw the tag removed: %v; frame with the tag from its auxiliary data: %s",
+				tc.name, stripped, hexDiff(seen, tc.frame))
 		}
 	}
 

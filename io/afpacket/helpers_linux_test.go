@@ -8,6 +8,7 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -125,6 +126,64 @@ func (r *rawSock) recv(timeout time.Duration) []byte {
 		fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
 		unix.Poll(fds, int(left/time.Millisecond)+1)
 	}
+}
+
+// recvAux is recv for a socket with PACKET_AUXDATA on (see auxdata): the
+// VLAN tag the kernel removed from the frame is put back from the
+// auxiliary data, so the frame is returned as it was on the wire. tagged
+// says whether the kernel had removed a tag.
+func (r *rawSock) recvAux(timeout time.Duration) (f []byte, tagged bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 65536)
+	oob := make([]byte, 256)
+	for {
+		n, oobn, _, from, err := unix.Recvmsg(r.fd, buf, oob, 0)
+		if err == nil {
+			if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+				continue
+			}
+			f = append([]byte(nil), buf[:n]...)
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err != nil {
+				r.t.Fatalf("control messages: %v", err)
+			}
+			for _, m := range msgs {
+				if m.Header.Level != unix.SOL_PACKET || m.Header.Type != unix.PACKET_AUXDATA || len(m.Data) < int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+					continue
+				}
+				aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&m.Data[0]))
+				if aux.Status&unix.TP_STATUS_VLAN_VALID == 0 || len(f) < 12 {
+					continue
+				}
+				tpid := uint16(0x8100)
+				if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+					tpid = aux.Vlan_tpid
+				}
+				tag := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, tpid), aux.Vlan_tci)
+				f = append(f[:12:12], append(tag, f[12:]...)...)
+				tagged = true
+			}
+			return f, tagged
+		}
+		if err != unix.EAGAIN && err != unix.EINTR {
+			r.t.Fatalf("raw recv: %v", err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, false
+		}
+		fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN}}
+		unix.Poll(fds, int(left/time.Millisecond)+1)
+	}
+}
+
+// auxdata turns PACKET_AUXDATA on, for recvAux.
+func (r *rawSock) auxdata() *rawSock {
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		r.t.Fatalf("PACKET_AUXDATA: %v", err)
+	}
+	return r
 }
 
 // frame returns an Ethernet frame of n bytes (at least 14) with a local
