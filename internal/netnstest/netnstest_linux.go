@@ -168,10 +168,37 @@ func (ns *NS) Do(f func() error) error {
 }
 
 // Veth creates a veth pair, end aName in namespace a and end bName in
-// namespace b, and sets both up. The pair goes away with the namespaces.
+// namespace b, sets both up and waits until both can carry frames (see
+// WaitUp). The pair goes away with the namespaces.
 func Veth(t testing.TB, a *NS, aName string, b *NS, bName string) {
 	t.Helper()
 	a.IP("link", "add", "name", aName, "type", "veth", "peer", "name", bName, "netns", b.Name)
 	a.IP("link", "set", aName, "up")
 	b.IP("link", "set", bName, "up")
+	a.WaitUp(aName)
+	b.WaitUp(bName)
+}
+
+// WaitUp waits until the interface's operational state is up, failing the
+// test after 10 seconds.
+//
+// An interface that gains its carrier after it was set up (a veth end
+// whose peer comes up later) drops what is sent through it until the
+// kernel's link watch has seen the carrier and activated its transmit
+// queue, which it does right after it sets the operational state; WaitUp
+// waits for that state and a little longer.
+func (ns *NS) WaitUp(ifname string) {
+	ns.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := ns.TryIP("-o", "link", "show", "dev", ifname)
+		if err == nil && strings.Contains(out, " state UP ") {
+			time.Sleep(20 * time.Millisecond)
+			return
+		}
+		if time.Now().After(deadline) {
+			ns.t.Fatalf("%s in %s not up after 10s: %v %s", ifname, ns.Name, err, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
