@@ -48,6 +48,7 @@ type Port struct {
 		left      int  // frames of the current block not yet read
 		off       int  // ring offset of the next frame
 		end       int  // ring offset of the end of the current block
+		fds       [2]unix.PollFd
 	}
 
 	// Transmit state, under txMu.
@@ -80,9 +81,8 @@ const (
 
 // Open opens a port on the interface named ifname in the calling thread's
 // network namespace. It fails if the interface does not exist, if the
-// process lacks the privileges (CAP_NET_RAW, and CAP_NET_ADMIN for
-// promiscuous mode), or if cfg is invalid. Errors from the system keep the
-// errno reachable with errors.Is.
+// process lacks CAP_NET_RAW, or if cfg is invalid. Errors from the system
+// keep the errno reachable with errors.Is.
 func Open(ifname string, cfg Config) (*Port, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -287,7 +287,8 @@ func (p *Port) Read(pkts []*dpio.Packet) (int, error) {
 // as soon as it has read it and waits only when the block it would read
 // next is the kernel's, so a handed-over block is always reported.
 func (p *Port) wait() error {
-	fds := [2]unix.PollFd{
+	fds := &p.rx.fds
+	*fds = [2]unix.PollFd{
 		{Fd: int32(p.fd), Events: unix.POLLIN},
 		{Fd: int32(p.efd), Events: unix.POLLIN},
 	}

@@ -458,3 +458,25 @@ func TestKernelDrops(t *testing.T) {
 		t.Errorf("stats %+v with %d read: read + dropped != %d", s, read, total)
 	}
 }
+
+// Reading and writing batches allocates nothing.
+func TestNoAllocs(t *testing.T) {
+	p := newPair(t, afpacket.Config{})
+	rng := rand.New(rand.NewPCG(13, 14))
+	batch := dpio.NewBatch(32)
+	for i, pk := range batch {
+		pk.SetBytes(frame(rng, 64, uint32(i)))
+	}
+	if n := testing.AllocsPerRun(100, func() { p.port.Write(batch) }); n != 0 {
+		t.Errorf("Write allocates %.1f times a batch", n)
+	}
+	const runs = 50
+	for range (runs + 1) * len(batch) {
+		p.peer.send(batch[0].Bytes())
+	}
+	time.Sleep(100 * time.Millisecond)
+	in := dpio.NewBatch(32)
+	if n := testing.AllocsPerRun(runs, func() { p.port.Read(in) }); n != 0 {
+		t.Errorf("Read allocates %.1f times a batch", n)
+	}
+}

@@ -7,7 +7,8 @@
 //
 //   - Receive uses a TPACKET_V3 ring mapped into the process. The kernel
 //     fills fixed-size blocks with frames and hands a block over when it is
-//     full or when Config.BlockTimeout has passed since its first frame; Read
+//     full or, if it holds a frame, when the ring's timer fires (every
+//     Config.BlockTimeout); Read
 //     copies frames from the handed-over blocks into the caller's packet
 //     buffers (after their headroom), a whole batch per call, and returns
 //     each block to the kernel as soon as it is read. When nothing is ready
@@ -32,10 +33,9 @@
 //     rtnetlink each time it is called; Stats adds the kernel's ring drops
 //     (PACKET_STATISTICS tp_drops) to RxDropped.
 //
-// Opening a port needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous
-// mode). The socket and the rtnetlink handle belong to the network
-// namespace of the calling thread when Open runs; the port keeps working
-// in that namespace whatever thread later uses it.
+// Opening a port needs CAP_NET_RAW. The socket and the rtnetlink handle
+// belong to the network namespace of the calling thread when Open runs;
+// the port keeps working in that namespace whatever thread later uses it.
 //
 // Offloads: the port sees frames as the kernel hands them to packet
 // sockets. A local sender with transmit checksum offload (such as a veth
