@@ -102,9 +102,20 @@ func TestDatapathEndToEnd(t *testing.T) {
 	t.Run("vlan-frame", func(t *testing.T) {
 		src := openRaw(t, ns1, "eth0")
 		dst := openRaw(t, ns2, "eth0").auxdata()
-		var mac1, mac2 string
-		ns1.Do(func() error { i, err := net.InterfaceByName("eth0"); mac1 = i.HardwareAddr.String(); return err })
-		ns2.Do(func() error { i, err := net.InterfaceByName("eth0"); mac2 = i.HardwareAddr.String(); return err })
+		macOf := func(ns *netnstest.NS) string {
+			var mac string
+			if err := ns.Do(func() error {
+				i, err := net.InterfaceByName("eth0")
+				if err == nil {
+					mac = i.HardwareAddr.String()
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return mac
+		}
+		mac1, mac2 := macOf(ns1), macOf(ns2)
 		f := testpkt.UDP(testpkt.Frame{Src: mac1, Dst: mac2, VLAN: 100, IPSrc: "10.231.100.1", IPDst: "10.231.100.2",
 			SrcPort: 4000, DstPort: 4001, Payload: []byte("tagged end to end")})
 		binary.BigEndian.PutUint16(f[14:], 5<<13|100) // priority 5 too
