@@ -3,6 +3,7 @@ package actions
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/b7cafead/datapath/flow"
 	dpio "github.com/b7cafead/datapath/io"
@@ -28,6 +29,7 @@ type Sink interface {
 type Executor struct {
 	spare []*dpio.Packet
 	used  int
+	keys  []*flow.Key // the executor's copies of keys, one per nesting level
 
 	refused  Action // the first action refused since Reset
 	nrefused int    // packets dropped at a refused action since Reset
@@ -81,10 +83,13 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 }
 
 // Execute runs l on pkt. key and lay are the packet's flow key and header
-// layout from flow.ExtractLayout; the executor does not change them. Outputs
-// go to sink; when a later action modifies the packet, the output gets a
-// copy made before the change. An empty list drops the packet, and so does
-// an action the executor cannot run (see Err).
+// layout from flow.ExtractLayout; the executor does not change them: the
+// actions that change the key and not the packet (set of skb_priority and
+// skb_mark, ct_clear, hash) change a copy the executor keeps, which the
+// later actions of the list see. Outputs go to sink; when a later action
+// modifies the packet, the output gets a copy made before the change. An
+// empty list drops the packet, and so does an action the executor cannot
+// run (see Err).
 //
 // As in OVS's userspace datapath, push_vlan and pop_vlan change the
 // outermost tag (the header offsets that later set actions use move with
@@ -93,26 +98,51 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // being kept. dec_ttl follows Linux: an IPv4 TTL or IPv6 hop limit above 1
 // is decremented (with the IPv4 checksum), otherwise the nested actions run
 // instead of the rest of the list; other packets are left alone.
+//
+// clone, sample and check_pkt_len run their nested actions on a copy of
+// the packet and of the key, unless they are the list's last action (then
+// on the packet itself), as OVS does. A pending trunc carries into a
+// clone's actions, and after a clone that is not last it is forgotten;
+// the actions of sample and check_pkt_len do not apply it to their
+// outputs (OVS runs them as a new batch, whose trunc flag is clear), but
+// check_pkt_len counts it.
+// sample draws a uniformly random 32-bit number (math/rand/v2's
+// goroutine-safe generator) and runs its actions when the number is below
+// the probability, as OVS does: probability 0 never runs them, 0xffffffff
+// all but once in 2^32 times. check_pkt_len compares the length the next
+// output would send, less the Ethernet padding after the IP packet, with
+// its size.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
+	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
+}
+
+// run executes l on pkt. key is the flow key, owned by the executor (and
+// changeable) when own is true; lay the layout, copied before a change;
+// cut the length a trunc cuts and trunc whether the next output applies
+// it (OVS's cutlen and batch trunc flag); final reports whether the packet is not used
+// after l (otherwise an output must not truncate it in place, and sends a
+// copy if the packet is changed later). It reports false if it stopped at
+// an action it cannot run.
+func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layout, l List, sink Sink, cut int, trunc, final bool, depth int) bool {
 	// ly is the packet's layout; push_vlan and pop_vlan move the headers,
 	// and then work on a copy, moved.
 	ly := lay
 	var moved flow.Layout
-	cut := 0 // bytes a pending trunc removes at the next output
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
+		last := i == len(l)-1
 		if a.Type == TypeOutput {
 			// The most common action, tested before the switch.
 			out := pkt
-			if cut > 0 {
-				if i == len(l)-1 {
+			if trunc && cut > 0 {
+				if last && final {
 					pkt.Truncate(pkt.Len() - cut)
 				} else {
 					out = x.clone(pkt)
 					out.Truncate(out.Len() - cut)
 				}
-				cut = 0
-			} else if i < len(l)-1 && modifiesAfter(l[i+1:]) {
+				cut, trunc = 0, false
+			} else if !final && !last || !last && modifiesAfter(l[i+1:]) {
 				out = x.clone(pkt)
 			}
 			sink.Output(a.Port, out)
@@ -120,16 +150,23 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 		}
 		switch a.Type {
 		case TypeDrop:
-			return
+			return true
 		case TypeSet, TypeSetMasked:
 			if !settable(a.Attr) {
 				x.refuse(a)
-				return
+				return false
 			}
 			mask := &a.Mask
 			if a.Type == TypeSet {
 				m := fullMask(a.Attr)
 				mask = &m
+			}
+			if metaAttr(a.Attr) {
+				if !own {
+					key, own = x.ownKey(key, depth), true
+				}
+				setMeta(key, a.Attr, &a.Key, mask)
+				continue
 			}
 			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
@@ -137,7 +174,7 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				moved, ly = *lay, &moved
 			}
 			if !pushVLAN(pkt, ly, a.VLAN) {
-				return
+				return true
 			}
 		case TypePopVLAN:
 			if ly == lay {
@@ -146,17 +183,94 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 			popVLAN(pkt, ly)
 		case TypeTrunc:
 			keep := max(int(a.MaxLen), 14)
-			cut = max(pkt.Len()-keep, 0)
+			cut, trunc = max(pkt.Len()-keep, 0), true
 		case TypeDecTTL:
 			if !decTTL(pkt.Bytes(), key, ly) {
 				// The nested actions replace the rest of the list.
 				l, i = a.Actions, -1
 			}
+		case TypeCTClear:
+			if !own {
+				key, own = x.ownKey(key, depth), true
+			}
+			clearCT(key)
+		case TypeClone, TypeSample, TypeCheckPktLen:
+			if depth >= maxNesting {
+				// Deeper than the parser allows: drop.
+				return true
+			}
+			nested := a.Actions
+			switch a.Type {
+			case TypeSample:
+				if rand.Uint32() >= a.Probability {
+					continue
+				}
+			case TypeCheckPktLen:
+				size := pkt.Len() - cut
+				if ly.End > 0 && ly.End < pkt.Len() {
+					size -= pkt.Len() - ly.End
+				}
+				nested = a.LessEqual
+				if size > int(a.PktLen) {
+					nested = a.Greater
+				}
+			}
+			if last {
+				// The packet is the nested actions' own.
+				return x.run(pkt, key, own, ly, nested, sink, cut, trunc && a.Type == TypeClone, final, depth+1)
+			}
+			p := pkt
+			if modifiesAfter(nested) || modifiesAfter(l[i+1:]) || !final || trunc && cut > 0 {
+				// The packet changes (an output truncating it in place
+				// counts) or is used later: the nested actions get a copy.
+				p = x.clone(pkt)
+			}
+			if !x.run(p, key, false, ly, nested, sink, cut, trunc && a.Type == TypeClone, p != pkt, depth+1) {
+				return false
+			}
+			if a.Type == TypeClone {
+				cut, trunc = 0, false
+			}
 		default:
 			x.refuse(a)
-			return
+			return false
 		}
 	}
+	return true
+}
+
+// ownKey returns a copy of key that the executor owns, for nesting level
+// depth.
+func (x *Executor) ownKey(key *flow.Key, depth int) *flow.Key {
+	for len(x.keys) <= depth {
+		x.keys = append(x.keys, new(flow.Key))
+	}
+	k := x.keys[depth]
+	*k = *key
+	return k
+}
+
+// metaAttr reports whether a is packet metadata: setting it changes the
+// key, not the packet.
+func metaAttr(a Attr) bool { return a == AttrPriority || a == AttrSkbMark }
+
+// setMeta applies a (masked) set of packet metadata to the key.
+func setMeta(key *flow.Key, attr Attr, k, m *flow.Key) {
+	switch attr {
+	case AttrPriority:
+		key.Priority = k.Priority | key.Priority&^m.Priority
+	case AttrSkbMark:
+		key.SkbMark = k.SkbMark | key.SkbMark&^m.SkbMark
+	}
+}
+
+// clearCT clears the connection tracking fields of the key, as OVS's
+// ct_clear does.
+func clearCT(k *flow.Key) {
+	k.CtState, k.CtNwProto, k.CtZone, k.CtMark = 0, 0, 0, 0
+	k.CtLabel = [16]byte{}
+	k.CtNwSrc, k.CtNwDst, k.CtTpSrc, k.CtTpDst = [4]byte{}, [4]byte{}, 0, 0
+	k.CtIPv6Src, k.CtIPv6Dst = [16]byte{}, [16]byte{}
 }
 
 // modifiesAfter reports whether an action of l may change the packet, so
@@ -164,7 +278,16 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 func modifiesAfter(l List) bool {
 	for i := range l {
 		switch l[i].Type {
-		case TypeOutput, TypeDrop:
+		case TypeOutput, TypeDrop, TypeCTClear, TypeRecirc, TypeUserspace, TypeHash:
+		case TypeSet, TypeSetMasked:
+			if !metaAttr(l[i].Attr) {
+				return true
+			}
+		case TypeClone, TypeSample, TypeCheckPktLen:
+			// Their actions run on a copy, unless they are last.
+			if i == len(l)-1 && (modifiesAfter(l[i].Actions) || modifiesAfter(l[i].Greater) || modifiesAfter(l[i].LessEqual)) {
+				return true
+			}
 		default:
 			return true
 		}

@@ -253,14 +253,14 @@ func TestValidate(t *testing.T) {
 		{"set(arp(sip=1.2.3.4))", "set of arp is not implemented"},
 		{"set(ipv6(hlimit=1))", "set of ipv6 is not implemented"},
 		{"set(tunnel(dst=1.1.1.1,ttl=64))", "set of tunnel is not implemented"},
-		{"1,set(skb_mark(1))", "set of skb_mark is not implemented"},
+		{"1,set(tunnel(dst=1.1.1.1,ttl=64))", "set of tunnel is not implemented"},
 		{"push_vlan(vid=1,pcp=0),pop_vlan,trunc(10),dec_ttl(le_1(1)),2", ""},
 		{"dec_ttl(le_1(push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847)))", "push_mpls is not implemented (in dec_ttl)"},
 		{"pop_mpls(eth_type=0x800)", "pop_mpls is not implemented"},
 		{"1,ct(commit),2", "ct is not implemented"},
 		{"userspace(pid=1)", "userspace is not implemented"},
 		{"recirc(1)", "recirc is not implemented"},
-		{"clone(1)", "clone is not implemented"},
+		{"clone(meter(1))", "meter is not implemented"},
 		{"tnl_pop(1)", "tnl_pop is not implemented"},
 	}
 	for _, tt := range tests {

@@ -30,7 +30,7 @@ func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
 // settable reports whether the executor implements set of attribute a.
 func settable(a Attr) bool {
 	switch a {
-	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP:
+	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP, AttrPriority, AttrSkbMark:
 		return true
 	}
 	return false
@@ -59,7 +59,20 @@ func (a *Action) validate(last bool) error {
 			return fmt.Errorf("actions: drop must be the last action")
 		}
 		return nil
-	case TypePushVLAN, TypePopVLAN, TypeTrunc:
+	case TypePushVLAN, TypePopVLAN, TypeTrunc, TypeCTClear:
+		return nil
+	case TypeClone, TypeSample:
+		if err := a.Actions.Validate(); err != nil {
+			return fmt.Errorf("%w (in %s)", err, a.Type)
+		}
+		return nil
+	case TypeCheckPktLen:
+		if err := a.Greater.Validate(); err != nil {
+			return fmt.Errorf("%w (in check_pkt_len)", err)
+		}
+		if err := a.LessEqual.Validate(); err != nil {
+			return fmt.Errorf("%w (in check_pkt_len)", err)
+		}
 		return nil
 	case TypeDecTTL:
 		if err := a.Actions.Validate(); err != nil {
