@@ -398,6 +398,35 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 		}
 		setPort(th[0:2], k.TpSrc|be.Uint16(th[0:])&^m.TpSrc, th[16:18])
 		setPort(th[2:4], k.TpDst|be.Uint16(th[2:])&^m.TpDst, th[16:18])
+	case AttrIPv6:
+		if key.EthType != flow.EthTypeIPv6 {
+			return
+		}
+		setIPv6(b, lay, k, m)
+	case AttrICMP, AttrICMPv6:
+		want := uint8(flow.IPProtoICMP)
+		if attr == AttrICMPv6 {
+			want = flow.IPProtoICMPv6
+		}
+		if key.NwProto != want || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setICMP(b, lay, k, m)
+	case AttrSCTP:
+		if key.NwProto != flow.IPProtoSCTP || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setSCTP(b, lay, k, m)
+	case AttrARP:
+		if key.EthType != flow.EthTypeARP && key.EthType != flow.EthTypeRARP {
+			return
+		}
+		setARP(b, lay, k, m)
+	case AttrND:
+		if key.EthType != flow.EthTypeIPv6 || key.NwProto != flow.IPProtoICMPv6 || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setND(b, lay, k, m)
 	case AttrUDP:
 		if key.NwProto != flow.IPProtoUDP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
 			return

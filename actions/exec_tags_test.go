@@ -235,7 +235,7 @@ func TestExecutorRefuses(t *testing.T) {
 	var x actions.Executor
 	for _, tc := range []struct{ acts, name string }{
 		{"1,push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847),2", "push_mpls"},
-		{"1,set(ipv6(hlimit=1)),2", "set of ipv6"},
+		{"1,set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"1,dec_ttl(le_1(recirc(1))),2", ""},
 		{"1,clone(meter(3)),2", "meter"},
 		{"1,ct(commit),2", "ct"},

@@ -30,7 +30,8 @@ func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
 // settable reports whether the executor implements set of attribute a.
 func settable(a Attr) bool {
 	switch a {
-	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP, AttrPriority, AttrSkbMark:
+	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP, AttrPriority, AttrSkbMark,
+		AttrIPv6, AttrICMP, AttrICMPv6, AttrSCTP, AttrARP, AttrND:
 		return true
 	}
 	return false
@@ -83,8 +84,9 @@ func (a *Action) validate(last bool) error {
 		if !settable(a.Attr) {
 			return &NotImplementedError{Type: a.Type, Attr: a.Attr}
 		}
-		if a.Attr == AttrIPv4 && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
-			return fmt.Errorf("actions: set of ipv4 proto or frag is not supported")
+		if (a.Attr == AttrIPv4 || a.Attr == AttrIPv6) && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
+			// Not writable, and refused by Linux's datapath.
+			return fmt.Errorf("actions: set of %s proto or frag is not supported", a.Attr)
 		}
 		return nil
 	}

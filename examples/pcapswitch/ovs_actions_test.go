@@ -181,7 +181,7 @@ func TestActionsAgainstOVS(t *testing.T) {
 	o := ovsdummy.Start(t, 3)
 	dir := t.TempDir()
 	var ours []string
-	for _, c := range actionCases {
+	for _, c := range append(append([]actionCase(nil), actionCases...), setCases...) {
 		f, a, err := splitFlowLine(c.ours)
 		if err != nil {
 			t.Fatal(err)
@@ -201,6 +201,9 @@ func TestActionsAgainstOVS(t *testing.T) {
 	}
 
 	pkts := actionPackets()
+	for _, f := range setPackets() {
+		pkts = append(pkts, timedFrame{1, f})
+	}
 	perPort := map[int][][]byte{}
 	stamps := map[int][]time.Time{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
