@@ -19,6 +19,27 @@ type Sink interface {
 	Output(port uint32, pkt *dpio.Packet)
 }
 
+// Recirculator is implemented by a Sink that can take a packet back into
+// the datapath's lookup, as recirc does. Without it, recirc is refused.
+type Recirculator interface {
+	// Recirculate runs the lookup again for pkt, whose headers are
+	// unchanged since the key was extracted except by the actions;
+	// key's metadata (recirc_id, set to the action's id, dp_hash,
+	// skb_priority, skb_mark, conntrack, tunnel) carries over. pkt
+	// and key are lent: they stay valid until Reset and until the call
+	// returns, respectively.
+	Recirculate(pkt *dpio.Packet, key *flow.Key)
+}
+
+// Upcaller is implemented by a Sink that can send packets to the slow
+// path, as userspace does. Without it, userspace is refused.
+type Upcaller interface {
+	// Userspace sends pkt to the slow path with the action's argument
+	// (its pid and userdata). pkt is lent as for Output; key is valid
+	// during the call.
+	Userspace(pkt *dpio.Packet, key *flow.Key, u *Userspace)
+}
+
 // Executor runs action lists on packets. It keeps the copies that an
 // output followed by a modifying action needs, so its steady state
 // allocates nothing. An Executor is used by one goroutine at a time.
@@ -29,7 +50,8 @@ type Sink interface {
 type Executor struct {
 	spare []*dpio.Packet
 	used  int
-	keys  []*flow.Key // the executor's copies of keys, one per nesting level
+	keys  []*flow.Key // the executor's copies of keys
+	nkeys int         // keys in use
 
 	refused  Action // the first action refused since Reset
 	nrefused int    // packets dropped at a refused action since Reset
@@ -113,7 +135,9 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // output would send, less the Ethernet padding after the IP packet, with
 // its size.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
+	n := x.nkeys // Execute may be called again by a sink (recirc)
 	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
+	x.nkeys = n
 }
 
 // run executes l on pkt. key is the flow key, owned by the executor (and
@@ -163,7 +187,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			if metaAttr(a.Attr) {
 				if !own {
-					key, own = x.ownKey(key, depth), true
+					key, own = x.ownKey(key), true
 				}
 				setMeta(key, a.Attr, &a.Key, mask)
 				continue
@@ -189,9 +213,33 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				// The nested actions replace the rest of the list.
 				l, i = a.Actions, -1
 			}
+		case TypeRecirc:
+			r, ok := sink.(Recirculator)
+			if !ok {
+				x.refuse(a)
+				return false
+			}
+			p := pkt
+			if !last || !final {
+				p = x.clone(pkt)
+			}
+			k := x.ownKey(key)
+			k.RecircID = a.ID
+			r.Recirculate(p, k)
+		case TypeUserspace:
+			u, ok := sink.(Upcaller)
+			if !ok || a.Userspace == nil {
+				x.refuse(a)
+				return false
+			}
+			p := pkt
+			if !last || !final {
+				p = x.clone(pkt)
+			}
+			u.Userspace(p, key, a.Userspace)
 		case TypeCTClear:
 			if !own {
-				key, own = x.ownKey(key, depth), true
+				key, own = x.ownKey(key), true
 			}
 			clearCT(key)
 		case TypeClone, TypeSample, TypeCheckPktLen:
@@ -239,13 +287,14 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 	return true
 }
 
-// ownKey returns a copy of key that the executor owns, for nesting level
-// depth.
-func (x *Executor) ownKey(key *flow.Key, depth int) *flow.Key {
-	for len(x.keys) <= depth {
+// ownKey returns a copy of key that the executor owns until the
+// Execute that asked for it returns.
+func (x *Executor) ownKey(key *flow.Key) *flow.Key {
+	if x.nkeys == len(x.keys) {
 		x.keys = append(x.keys, new(flow.Key))
 	}
-	k := x.keys[depth]
+	k := x.keys[x.nkeys]
+	x.nkeys++
 	*k = *key
 	return k
 }
@@ -278,7 +327,7 @@ func clearCT(k *flow.Key) {
 func modifiesAfter(l List) bool {
 	for i := range l {
 		switch l[i].Type {
-		case TypeOutput, TypeDrop, TypeCTClear, TypeRecirc, TypeUserspace, TypeHash:
+		case TypeOutput, TypeDrop, TypeCTClear, TypeHash:
 		case TypeSet, TypeSetMasked:
 			if !metaAttr(l[i].Attr) {
 				return true

@@ -259,8 +259,7 @@ func TestValidate(t *testing.T) {
 		{"dec_ttl(le_1(push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847)))", "push_mpls is not implemented (in dec_ttl)"},
 		{"pop_mpls(eth_type=0x800)", "pop_mpls is not implemented"},
 		{"1,ct(commit),2", "ct is not implemented"},
-		{"userspace(pid=1)", "userspace is not implemented"},
-		{"recirc(1)", "recirc is not implemented"},
+		{"userspace(pid=1),recirc(1)", ""},
 		{"clone(meter(1))", "meter is not implemented"},
 		{"tnl_pop(1)", "tnl_pop is not implemented"},
 	}

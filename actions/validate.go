@@ -62,6 +62,10 @@ func (a *Action) validate(last bool) error {
 		return nil
 	case TypePushVLAN, TypePopVLAN, TypeTrunc, TypeCTClear:
 		return nil
+	case TypeRecirc, TypeUserspace:
+		// The executor runs them with a sink that takes them back
+		// (Recirculator, Upcaller), as a datapath's worker does.
+		return nil
 	case TypeClone, TypeSample:
 		if err := a.Actions.Validate(); err != nil {
 			return fmt.Errorf("%w (in %s)", err, a.Type)

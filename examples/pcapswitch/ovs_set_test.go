@@ -27,6 +27,13 @@ var setCases = []actionCase{
 	{ours: "in_port(1),eth_type(0x0806),arp(tip=10.1.3.3) set(arp(sip=10.9.9.9,sha=00:00:00:00:00:aa,op=2)),2"},
 	{ours: "in_port(1),eth_type(0x86dd),ipv6(dst=ff02::1:ff00:30,proto=58,frag=no),icmpv6(type=135,code=0),nd(target=2001:db8::30) set(nd(target=2001:db8::31,sll=00:00:00:00:00:bb)),2"},
 	{ours: "in_port(1),eth_type(0x86dd),ipv6(dst=2001:db8::1,proto=58,frag=no),icmpv6(type=136,code=0),nd(target=2001:db8::32) set(nd(target=2001:db8::33,sll=00:00:00:00:00:01,tll=00:00:00:00:00:cc)),2"},
+	// recirc: the packet is looked up again with the new recirc_id and
+	// its headers as the actions left them; the seventh recirculation
+	// drops it.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.1,proto=17,frag=no),udp() set(ipv4(ttl=7)),recirc(1)"},
+	{ours: "recirc_id(0x1),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.1,ttl=7,proto=17,frag=no),udp() set(udp(dst=77)),2"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.2,proto=17,frag=no),udp() 2,recirc(2),set(ipv4(ttl=3)),3"},
+	{ours: "recirc_id(0x2),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.2,frag=no) set(ipv4(ttl=9)),1,recirc(2)"},
 }
 
 func ser(ls ...gopacket.SerializableLayer) []byte {
@@ -69,6 +76,9 @@ func setPackets() [][]byte {
 		out = append(out, sctp("10.1.3.2", n))
 	}
 	out = append(out, testpkt.ARPRequest(testpkt.Frame{IPDst: "10.1.3.3"}))
+	for _, dst := range []string{"10.1.4.1", "10.1.4.2"} {
+		out = append(out, testpkt.UDP(testpkt.Frame{IPDst: dst, SrcPort: 1, DstPort: 2, Payload: make([]byte, 30)}))
+	}
 
 	ip := ip6("ff02::1:ff00:30", layers.IPProtocolICMPv6)
 	ip.HopLimit = 255
