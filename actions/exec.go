@@ -237,6 +237,15 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				p = x.clone(pkt)
 			}
 			u.Userspace(p, key, a.Userspace)
+		case TypeHash:
+			if a.Hash.Alg != HashL4 {
+				x.refuse(a)
+				return false
+			}
+			if !own {
+				key, own = x.ownKey(key), true
+			}
+			key.DpHash = dpHashL4(key, a.Hash.Basis)
 		case TypeCTClear:
 			if !own {
 				key, own = x.ownKey(key), true

@@ -62,6 +62,11 @@ func (a *Action) validate(last bool) error {
 		return nil
 	case TypePushVLAN, TypePopVLAN, TypeTrunc, TypeCTClear:
 		return nil
+	case TypeHash:
+		if a.Hash.Alg != HashL4 {
+			return &NotImplementedError{Type: a.Type}
+		}
+		return nil
 	case TypeRecirc, TypeUserspace:
 		// The executor runs them with a sink that takes them back
 		// (Recirculator, Upcaller), as a datapath's worker does.
