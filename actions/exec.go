@@ -152,6 +152,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 	// and then work on a copy, moved.
 	ly := lay
 	var moved flow.Layout
+	l25 := mplsUnknown // the MPLS label stack's offset, once an action needs it
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
 		last := i == len(l)-1
@@ -200,11 +201,40 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			if !pushVLAN(pkt, ly, a.VLAN) {
 				return true
 			}
+			if l25 >= 0 {
+				l25 += 4
+			}
 		case TypePopVLAN:
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
+			n := pkt.Len()
 			popVLAN(pkt, ly)
+			if l25 >= 0 && pkt.Len() < n {
+				l25 -= 4
+			}
+		case TypePushMPLS, TypeAddMPLS:
+			if a.Type == TypeAddMPLS && a.MPLS.TunFlags&1 == 0 {
+				x.refuse(a)
+				return false
+			}
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if l25 == mplsUnknown {
+				l25 = mplsOffset(pkt.Bytes())
+			}
+			if !pushMPLS(pkt, ly, &l25, a.MPLS) {
+				return true
+			}
+		case TypePopMPLS:
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if l25 == mplsUnknown {
+				l25 = mplsOffset(pkt.Bytes())
+			}
+			popMPLS(pkt, ly, &l25, a.MPLS.EthType)
 		case TypeTrunc:
 			keep := max(int(a.MaxLen), 14)
 			cut, trunc = max(pkt.Len()-keep, 0), true

@@ -520,7 +520,7 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 	r := newRig(t, Config{}, 2)
 	m := flow.MustParse("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)")
 	for _, tc := range []struct{ acts, name string }{
-		{"push_mpls(label=1,tc=0,ttl=64,bos=1,eth_type=0x8847),2", "push_mpls"},
+		{"hash(sym_l4(0)),2", "hash"},
 		{"ct(commit),2", "ct"},
 		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"dec_ttl(le_1(meter(1))),2", "meter"},
