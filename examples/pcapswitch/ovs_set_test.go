@@ -34,6 +34,10 @@ var setCases = []actionCase{
 	{ours: "recirc_id(0x1),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.1,ttl=7,proto=17,frag=no),udp() set(udp(dst=77)),2"},
 	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.2,proto=17,frag=no),udp() 2,recirc(2),set(ipv4(ttl=3)),3"},
 	{ours: "recirc_id(0x2),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.2,frag=no) set(ipv4(ttl=9)),1,recirc(2)"},
+	// Metadata set before a recirculation is matched after it.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,proto=17,frag=no),udp() set(skb_mark(0x5)),clone(set(skb_priority(0x2)),recirc(6)),set(skb_mark(0x7)),recirc(6)"},
+	{ours: "recirc_id(0x6),skb_priority(0x2),skb_mark(0x5),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,frag=no) 2"},
+	{ours: "recirc_id(0x6),skb_priority(0),skb_mark(0x7),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,frag=no) set(ipv4(ttl=4)),3"},
 }
 
 func ser(ls ...gopacket.SerializableLayer) []byte {
@@ -76,7 +80,7 @@ func setPackets() [][]byte {
 		out = append(out, sctp("10.1.3.2", n))
 	}
 	out = append(out, testpkt.ARPRequest(testpkt.Frame{IPDst: "10.1.3.3"}))
-	for _, dst := range []string{"10.1.4.1", "10.1.4.2"} {
+	for _, dst := range []string{"10.1.4.1", "10.1.4.2", "10.1.4.3"} {
 		out = append(out, testpkt.UDP(testpkt.Frame{IPDst: dst, SrcPort: 1, DstPort: 2, Payload: make([]byte, 30)}))
 	}
 
