@@ -268,14 +268,23 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			u.Userspace(p, key, a.Userspace)
 		case TypeHash:
-			if a.Hash.Alg != HashL4 {
+			var h uint32
+			switch a.Hash.Alg {
+			case HashL4:
+				h = dpHashL4(key, a.Hash.Basis)
+			case HashSymL4:
+				// Of the packet as it is now, as OVS extracts it.
+				var fk flow.Key
+				flow.Extract(pkt.Bytes(), key.InPort, &fk)
+				h = dpHashSymL4(&fk, a.Hash.Basis)
+			default:
 				x.refuse(a)
 				return false
 			}
 			if !own {
 				key, own = x.ownKey(key), true
 			}
-			key.DpHash = dpHashL4(key, a.Hash.Basis)
+			key.DpHash = h
 		case TypeCTClear:
 			if !own {
 				key, own = x.ownKey(key), true

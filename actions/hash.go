@@ -73,3 +73,48 @@ func hash5Tuple(k *flow.Key) uint32 {
 func dpHashL4(k *flow.Key, basis uint32) uint32 {
 	return hashFinish(mhashAdd(mhashAdd(hash5Tuple(k), 0), basis), 8)
 }
+
+// dpHashSymL4 returns the dp_hash the hash action's sym_l4 algorithm
+// gives: OVS's flow_hash_symmetric_l3l4(flow, basis, false) of the packet
+// as it is when the action runs, which for a packet that is not IP is
+// flow_hash_symmetric_l2.
+func dpHashSymL4(k *flow.Key, basis uint32) uint32 {
+	le := binary.LittleEndian
+	h := basis
+	switch k.EthType {
+	case flow.EthTypeIPv4:
+		var a [4]byte
+		for i := range a {
+			a[i] = k.NwSrc[i] ^ k.NwDst[i]
+		}
+		h = mhashAdd(h, le.Uint32(a[:]))
+	case flow.EthTypeIPv6:
+		for i := 0; i < 16; i += 8 {
+			h = mhashAdd64(h, le.Uint64(k.IPv6Src[i:])^le.Uint64(k.IPv6Dst[i:]))
+		}
+	default:
+		if k.PacketType != 0 {
+			return 0
+		}
+		var f [12]byte
+		be.PutUint16(f[0:], k.EthType)
+		var vid uint16
+		for _, t := range k.VlanTCI {
+			vid ^= t & 0x0fff // VLAN_VID_MASK
+		}
+		be.PutUint16(f[2:], vid)
+		for i := 0; i < 6; i++ {
+			f[4+i] = k.EthSrc[i] ^ k.EthDst[i]
+		}
+		for i := 0; i < 12; i += 4 {
+			h = mhashAdd(h, le.Uint32(f[i:]))
+		}
+		return hashFinish(h, basis)
+	}
+	h = mhashAdd(h, uint32(k.NwProto))
+	if k.NwFrag&flow.FragMask == 0 && (k.NwProto == flow.IPProtoTCP || k.NwProto == flow.IPProtoSCTP) {
+		// The XOR of the two big-endian ports, loaded as a 16-bit word.
+		h = mhashAdd(h, uint32(bits.ReverseBytes16(k.TpSrc^k.TpDst)))
+	}
+	return hashFinish(h, basis)
+}

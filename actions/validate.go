@@ -72,7 +72,7 @@ func (a *Action) validate(last bool) error {
 		}
 		return nil
 	case TypeHash:
-		if a.Hash.Alg != HashL4 {
+		if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
 			return &NotImplementedError{Type: a.Type}
 		}
 		return nil

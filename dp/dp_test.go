@@ -520,7 +520,7 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 	r := newRig(t, Config{}, 2)
 	m := flow.MustParse("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)")
 	for _, tc := range []struct{ acts, name string }{
-		{"hash(sym_l4(0)),2", "hash"},
+		{"pop_eth,2", "pop_eth"},
 		{"ct(commit),2", "ct"},
 		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"dec_ttl(le_1(meter(1))),2", "meter"},
