@@ -2,6 +2,7 @@ package dp
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 
 	"github.com/b7cafead/datapath/actions"
@@ -91,4 +92,33 @@ func mustActs(t *testing.T, s string) actions.List {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestUserspaceActionAsync checks action upcalls through the asynchronous
+// handler's queue, and that a full queue counts them lost.
+func TestUserspaceActionAsync(t *testing.T) {
+	block := make(chan struct{})
+	var got []Upcall
+	var mu sync.Mutex
+	r := newRig(t, Config{UpcallQueueLen: 1, UpcallWorkers: 1, Upcall: func(u *Upcall) {
+		<-block
+		mu.Lock()
+		got = append(got, Upcall{Type: u.Type, Userdata: append([]byte(nil), u.Userdata...)})
+		mu.Unlock()
+	}}, 2)
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "userspace(pid=3,userdata(0a0b0c0d0e0f1011))")
+	f := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
+	// One is taken by the handler, one waits in the queue, the rest
+	// are lost.
+	for range 4 {
+		r.d.Process(1, batchOf(f))
+	}
+	close(block)
+	r.d.WaitUpcalls()
+	mu.Lock()
+	defer mu.Unlock()
+	st := r.d.Stats()
+	if len(got)+int(st.Lost) != 4 || len(got) < 1 || got[0].Type != UpcallAction || !bytes.Equal(got[0].Userdata, []byte{10, 11, 12, 13, 14, 15, 16, 17}) {
+		t.Errorf("upcalls %+v, stats %+v", got, st)
+	}
 }
