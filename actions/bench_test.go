@@ -17,6 +17,7 @@ func BenchmarkActions(b *testing.B) {
 	for _, bm := range []struct{ name, acts string }{
 		{"output", "2"},
 		{"set-ipv4-ttl", "set(ipv4(ttl=63)),2"},
+		{"clone-push-mpls", "clone(push_mpls(label=7,tc=0,ttl=64,bos=1,eth_type=0x8847),3),hash(l4(0)),set(skb_mark(1)),2"},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			l := mustParse(b, bm.acts)
@@ -32,7 +33,7 @@ func BenchmarkActions(b *testing.B) {
 				x.Reset()
 				x.Execute(pkt, &k, &lay, l, &sink)
 			}
-			if len(sink.ports) != 1 {
+			if len(sink.ports) == 0 {
 				b.Fatalf("%d outputs", len(sink.ports))
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mpps")

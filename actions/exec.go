@@ -3,6 +3,7 @@ package actions
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/b7cafead/datapath/flow"
 	dpio "github.com/b7cafead/datapath/io"
@@ -18,6 +19,27 @@ type Sink interface {
 	Output(port uint32, pkt *dpio.Packet)
 }
 
+// Recirculator is implemented by a Sink that can take a packet back into
+// the datapath's lookup, as recirc does. Without it, recirc is refused.
+type Recirculator interface {
+	// Recirculate runs the lookup again for pkt, whose headers are
+	// unchanged since the key was extracted except by the actions;
+	// key's metadata (recirc_id, set to the action's id, dp_hash,
+	// skb_priority, skb_mark, conntrack, tunnel) carries over. pkt
+	// and key are lent: they stay valid until Reset and until the call
+	// returns, respectively.
+	Recirculate(pkt *dpio.Packet, key *flow.Key)
+}
+
+// Upcaller is implemented by a Sink that can send packets to the slow
+// path, as userspace does. Without it, userspace is refused.
+type Upcaller interface {
+	// Userspace sends pkt to the slow path with the action's argument
+	// (its pid and userdata). pkt is lent as for Output; key is valid
+	// during the call.
+	Userspace(pkt *dpio.Packet, key *flow.Key, u *Userspace)
+}
+
 // Executor runs action lists on packets. It keeps the copies that an
 // output followed by a modifying action needs, so its steady state
 // allocates nothing. An Executor is used by one goroutine at a time.
@@ -28,6 +50,8 @@ type Sink interface {
 type Executor struct {
 	spare []*dpio.Packet
 	used  int
+	keys  []*flow.Key // the executor's copies of keys
+	nkeys int         // keys in use
 
 	refused  Action // the first action refused since Reset
 	nrefused int    // packets dropped at a refused action since Reset
@@ -81,10 +105,13 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 }
 
 // Execute runs l on pkt. key and lay are the packet's flow key and header
-// layout from flow.ExtractLayout; the executor does not change them. Outputs
-// go to sink; when a later action modifies the packet, the output gets a
-// copy made before the change. An empty list drops the packet, and so does
-// an action the executor cannot run (see Err).
+// layout from flow.ExtractLayout; the executor does not change them: the
+// actions that change the key and not the packet (set of skb_priority and
+// skb_mark, ct_clear, hash) change a copy the executor keeps, which the
+// later actions of the list see. Outputs go to sink; when a later action
+// modifies the packet, the output gets a copy made before the change. An
+// empty list drops the packet, and so does an action the executor cannot
+// run (see Err).
 //
 // As in OVS's userspace datapath, push_vlan and pop_vlan change the
 // outermost tag (the header offsets that later set actions use move with
@@ -93,26 +120,54 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // being kept. dec_ttl follows Linux: an IPv4 TTL or IPv6 hop limit above 1
 // is decremented (with the IPv4 checksum), otherwise the nested actions run
 // instead of the rest of the list; other packets are left alone.
+//
+// clone, sample and check_pkt_len run their nested actions on a copy of
+// the packet and of the key, unless they are the list's last action (then
+// on the packet itself), as OVS does. A pending trunc carries into a
+// clone's actions, and after a clone that is not last it is forgotten;
+// the actions of sample and check_pkt_len do not apply it to their
+// outputs (OVS runs them as a new batch, whose trunc flag is clear), but
+// check_pkt_len counts it.
+// sample draws a uniformly random 32-bit number (math/rand/v2's
+// goroutine-safe generator) and runs its actions when the number is below
+// the probability, as OVS does: probability 0 never runs them, 0xffffffff
+// all but once in 2^32 times. check_pkt_len compares the length the next
+// output would send, less the Ethernet padding after the IP packet, with
+// its size.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
+	n := x.nkeys // Execute may be called again by a sink (recirc)
+	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
+	x.nkeys = n
+}
+
+// run executes l on pkt. key is the flow key, owned by the executor (and
+// changeable) when own is true; lay the layout, copied before a change;
+// cut the length a trunc cuts and trunc whether the next output applies
+// it (OVS's cutlen and batch trunc flag); final reports whether the packet is not used
+// after l (otherwise an output must not truncate it in place, and sends a
+// copy if the packet is changed later). It reports false if it stopped at
+// an action it cannot run.
+func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layout, l List, sink Sink, cut int, trunc, final bool, depth int) bool {
 	// ly is the packet's layout; push_vlan and pop_vlan move the headers,
 	// and then work on a copy, moved.
 	ly := lay
 	var moved flow.Layout
-	cut := 0 // bytes a pending trunc removes at the next output
+	l25 := mplsUnknown // the MPLS label stack's offset, once an action needs it
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
+		last := i == len(l)-1
 		if a.Type == TypeOutput {
 			// The most common action, tested before the switch.
 			out := pkt
-			if cut > 0 {
-				if i == len(l)-1 {
+			if trunc && cut > 0 {
+				if last && final {
 					pkt.Truncate(pkt.Len() - cut)
 				} else {
 					out = x.clone(pkt)
 					out.Truncate(out.Len() - cut)
 				}
-				cut = 0
-			} else if i < len(l)-1 && modifiesAfter(l[i+1:]) {
+				cut, trunc = 0, false
+			} else if !final && !last || !last && modifiesAfter(l[i+1:]) {
 				out = x.clone(pkt)
 			}
 			sink.Output(a.Port, out)
@@ -120,16 +175,23 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 		}
 		switch a.Type {
 		case TypeDrop:
-			return
+			return true
 		case TypeSet, TypeSetMasked:
 			if !settable(a.Attr) {
 				x.refuse(a)
-				return
+				return false
 			}
 			mask := &a.Mask
 			if a.Type == TypeSet {
 				m := fullMask(a.Attr)
 				mask = &m
+			}
+			if metaAttr(a.Attr) {
+				if !own {
+					key, own = x.ownKey(key), true
+				}
+				setMeta(key, a.Attr, &a.Key, mask)
+				continue
 			}
 			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
@@ -137,26 +199,175 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				moved, ly = *lay, &moved
 			}
 			if !pushVLAN(pkt, ly, a.VLAN) {
-				return
+				return true
+			}
+			if l25 >= 0 {
+				l25 += 4
 			}
 		case TypePopVLAN:
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
+			n := pkt.Len()
 			popVLAN(pkt, ly)
+			if l25 >= 0 && pkt.Len() < n {
+				l25 -= 4
+			}
+		case TypePushMPLS, TypeAddMPLS:
+			if a.Type == TypeAddMPLS && a.MPLS.TunFlags&1 == 0 {
+				x.refuse(a)
+				return false
+			}
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if l25 == mplsUnknown {
+				l25 = mplsOffset(pkt.Bytes())
+			}
+			if !pushMPLS(pkt, ly, &l25, a.MPLS) {
+				return true
+			}
+		case TypePopMPLS:
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if l25 == mplsUnknown {
+				l25 = mplsOffset(pkt.Bytes())
+			}
+			popMPLS(pkt, ly, &l25, a.MPLS.EthType)
 		case TypeTrunc:
 			keep := max(int(a.MaxLen), 14)
-			cut = max(pkt.Len()-keep, 0)
+			cut, trunc = max(pkt.Len()-keep, 0), true
 		case TypeDecTTL:
 			if !decTTL(pkt.Bytes(), key, ly) {
 				// The nested actions replace the rest of the list.
 				l, i = a.Actions, -1
 			}
+		case TypeRecirc:
+			r, ok := sink.(Recirculator)
+			if !ok {
+				x.refuse(a)
+				return false
+			}
+			p := pkt
+			if !last || !final {
+				p = x.clone(pkt)
+			}
+			k := x.ownKey(key)
+			k.RecircID = a.ID
+			r.Recirculate(p, k)
+		case TypeUserspace:
+			u, ok := sink.(Upcaller)
+			if !ok || a.Userspace == nil {
+				x.refuse(a)
+				return false
+			}
+			p := pkt
+			if !last || !final {
+				p = x.clone(pkt)
+			}
+			u.Userspace(p, key, a.Userspace)
+		case TypeHash:
+			var h uint32
+			switch a.Hash.Alg {
+			case HashL4:
+				h = dpHashL4(key, a.Hash.Basis)
+			case HashSymL4:
+				// Of the packet as it is now, as OVS extracts it.
+				var fk flow.Key
+				flow.Extract(pkt.Bytes(), key.InPort, &fk)
+				h = dpHashSymL4(&fk, a.Hash.Basis)
+			default:
+				x.refuse(a)
+				return false
+			}
+			if !own {
+				key, own = x.ownKey(key), true
+			}
+			key.DpHash = h
+		case TypeCTClear:
+			if !own {
+				key, own = x.ownKey(key), true
+			}
+			clearCT(key)
+		case TypeClone, TypeSample, TypeCheckPktLen:
+			if depth >= maxNesting {
+				// Deeper than the parser allows: drop.
+				return true
+			}
+			nested := a.Actions
+			switch a.Type {
+			case TypeSample:
+				if rand.Uint32() >= a.Probability {
+					continue
+				}
+			case TypeCheckPktLen:
+				size := pkt.Len() - cut
+				if ly.End > 0 && ly.End < pkt.Len() {
+					size -= pkt.Len() - ly.End
+				}
+				nested = a.LessEqual
+				if size > int(a.PktLen) {
+					nested = a.Greater
+				}
+			}
+			if last {
+				// The packet is the nested actions' own.
+				return x.run(pkt, key, own, ly, nested, sink, cut, trunc && a.Type == TypeClone, final, depth+1)
+			}
+			p := pkt
+			if modifiesAfter(nested) || modifiesAfter(l[i+1:]) || !final || trunc && cut > 0 {
+				// The packet changes (an output truncating it in place
+				// counts) or is used later: the nested actions get a copy.
+				p = x.clone(pkt)
+			}
+			if !x.run(p, key, false, ly, nested, sink, cut, trunc && a.Type == TypeClone, p != pkt, depth+1) {
+				return false
+			}
+			if a.Type == TypeClone {
+				cut, trunc = 0, false
+			}
 		default:
 			x.refuse(a)
-			return
+			return false
 		}
 	}
+	return true
+}
+
+// ownKey returns a copy of key that the executor owns until the
+// Execute that asked for it returns.
+func (x *Executor) ownKey(key *flow.Key) *flow.Key {
+	if x.nkeys == len(x.keys) {
+		x.keys = append(x.keys, new(flow.Key))
+	}
+	k := x.keys[x.nkeys]
+	x.nkeys++
+	*k = *key
+	return k
+}
+
+// metaAttr reports whether a is packet metadata: setting it changes the
+// key, not the packet.
+func metaAttr(a Attr) bool { return a == AttrPriority || a == AttrSkbMark }
+
+// setMeta applies a (masked) set of packet metadata to the key.
+func setMeta(key *flow.Key, attr Attr, k, m *flow.Key) {
+	switch attr {
+	case AttrPriority:
+		key.Priority = k.Priority | key.Priority&^m.Priority
+	case AttrSkbMark:
+		key.SkbMark = k.SkbMark | key.SkbMark&^m.SkbMark
+	}
+}
+
+// clearCT clears the connection tracking fields of the key, as OVS's
+// ct_clear does.
+func clearCT(k *flow.Key) {
+	k.CtState, k.CtNwProto, k.CtZone, k.CtMark = 0, 0, 0, 0
+	k.CtLabel = [16]byte{}
+	k.CtNwSrc, k.CtNwDst, k.CtTpSrc, k.CtTpDst = [4]byte{}, [4]byte{}, 0, 0
+	k.CtIPv6Src, k.CtIPv6Dst = [16]byte{}, [16]byte{}
 }
 
 // modifiesAfter reports whether an action of l may change the packet, so
@@ -164,7 +375,16 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 func modifiesAfter(l List) bool {
 	for i := range l {
 		switch l[i].Type {
-		case TypeOutput, TypeDrop:
+		case TypeOutput, TypeDrop, TypeCTClear, TypeHash:
+		case TypeSet, TypeSetMasked:
+			if !metaAttr(l[i].Attr) {
+				return true
+			}
+		case TypeClone, TypeSample, TypeCheckPktLen:
+			// Their actions run on a copy, unless they are last.
+			if i == len(l)-1 && (modifiesAfter(l[i].Actions) || modifiesAfter(l[i].Greater) || modifiesAfter(l[i].LessEqual)) {
+				return true
+			}
 		default:
 			return true
 		}
@@ -275,6 +495,35 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 		}
 		setPort(th[0:2], k.TpSrc|be.Uint16(th[0:])&^m.TpSrc, th[16:18])
 		setPort(th[2:4], k.TpDst|be.Uint16(th[2:])&^m.TpDst, th[16:18])
+	case AttrIPv6:
+		if key.EthType != flow.EthTypeIPv6 {
+			return
+		}
+		setIPv6(b, lay, k, m)
+	case AttrICMP, AttrICMPv6:
+		want := uint8(flow.IPProtoICMP)
+		if attr == AttrICMPv6 {
+			want = flow.IPProtoICMPv6
+		}
+		if key.NwProto != want || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setICMP(b, lay, k, m)
+	case AttrSCTP:
+		if key.NwProto != flow.IPProtoSCTP || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setSCTP(b, lay, k, m)
+	case AttrARP:
+		if key.EthType != flow.EthTypeARP && key.EthType != flow.EthTypeRARP {
+			return
+		}
+		setARP(b, lay, k, m)
+	case AttrND:
+		if key.EthType != flow.EthTypeIPv6 || key.NwProto != flow.IPProtoICMPv6 || key.NwFrag&flow.FragLater != 0 {
+			return
+		}
+		setND(b, lay, k, m)
 	case AttrUDP:
 		if key.NwProto != flow.IPProtoUDP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
 			return

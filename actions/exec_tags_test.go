@@ -234,10 +234,10 @@ func TestExecutorRefuses(t *testing.T) {
 	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
 	var x actions.Executor
 	for _, tc := range []struct{ acts, name string }{
-		{"1,push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847),2", "push_mpls"},
-		{"1,set(ipv6(hlimit=1)),2", "set of ipv6"},
+		{"1,pop_eth,2", "pop_eth"},
+		{"1,set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"1,dec_ttl(le_1(recirc(1))),2", ""},
-		{"1,clone(3),2", "clone"},
+		{"1,clone(meter(3)),2", "meter"},
 		{"1,ct(commit),2", "ct"},
 	} {
 		x.Reset()
@@ -273,6 +273,9 @@ func TestExecuteTagsNoAllocs(t *testing.T) {
 		"trunc(60),2,3",
 		"dec_ttl(le_1(3)),2",
 		"1,push_vlan(vid=1,pcp=0),dec_ttl(le_1(drop)),trunc(50),2",
+		"clone(set(ipv4(ttl=5)),3),set(skb_mark(1)),ct_clear,2",
+		"trunc(40),sample(sample=100.0%,actions(push_vlan(vid=1,pcp=0),2)),check_pkt_len(size=50,gt(1),le(set(udp(src=9)),3))",
+		"push_mpls(label=7,tc=0,ttl=64,bos=1,eth_type=0x8847),2,pop_mpls(eth_type=0x800),hash(l4(1)),set(ipv6(hlimit=1)),3",
 	} {
 		l := mustParse(t, s)
 		pkt := newPkt(frame)

@@ -120,10 +120,10 @@ func (p *scanner) set(start int) (Action, error) {
 		if !ok {
 			return Action{}, p.errAt(at, "set of %s is not supported", n)
 		}
-		if attr == AttrTunnel && hasTunnelOpts(&m.Key, &m.Mask) {
-			// Their netlink layout decides how OVS prints the set; until
-			// that is reproduced, refuse rather than drop them.
-			return Action{}, p.errAt(at, "set of tunnel() with vxlan, geneve, erspan or gtpu options is not supported yet")
+		if attr == AttrTunnel {
+			if err := tunnelOptMasks(p.rest()[:used], &m.Key, &m.Mask); err != nil {
+				return Action{}, p.errAt(at, "set: %v", err)
+			}
 		}
 		if attr == AttrRecircID && m.Mask.RecircID != ^uint32(0) {
 			// OVS scans recirc_id without a mask.
@@ -232,10 +232,7 @@ func classifySet(a *Action) {
 		// key) or masked (in the mask). When the two differ in length the
 		// set is unmasked; when they agree, the nested headers are never
 		// all ones, so the set is masked.
-		const fl = flow.TunFlagOAM | flow.TunFlagDF | flow.TunFlagCsum
-		kf := bits.OnesCount16(a.Key.TunFlags & fl)
-		mf := bits.OnesCount16(a.Mask.TunFlags & fl)
-		if kf != mf || tunnelSize(a) == 0 {
+		if n := tunnelSize(a); n != tunnelMaskSize(a) || n == 0 {
 			a.Type = TypeSet
 		}
 	case alwaysMasked[a.Attr]:
@@ -293,7 +290,106 @@ func tunnelSize(a *Action) int {
 			n += 8
 		}
 	}
+	if gbp(k) != 0 {
+		n += 12
+	}
+	return n + tunnelOptsSize(a)
+}
+
+// tunnelMaskSize is tunnelSize for the mask OVS builds: the same fields,
+// and one attribute per df, csum and oam flag masked and for a non-zero
+// VXLAN GBP mask.
+func tunnelMaskSize(a *Action) int {
+	k, m := &a.Key, &a.Mask
+	const fl = flow.TunFlagOAM | flow.TunFlagDF | flow.TunFlagCsum
+	n := tunnelSize(a) - 4*bits.OnesCount16(k.TunFlags&fl) + 4*bits.OnesCount16(m.TunFlags&fl)
+	if gbp(k) != 0 {
+		n -= 12
+	}
+	if gbp(m) != 0 {
+		n += 12
+	}
 	return n
+}
+
+// gbp returns the VXLAN GBP extension word as OVS puts it in netlink:
+// flags << 16 | id. OVS writes the attribute only when it is not zero.
+func gbp(k *flow.Key) uint32 { return uint32(k.TunGbpFlags)<<16 | uint32(k.TunGbpID) }
+
+// tunnelOptsSize returns the bytes of the Geneve, ERSPAN and GTP-U option
+// attributes, which OVS's parser writes alike in key and mask whenever
+// the text gives them: the Geneve options as they are, struct
+// erspan_metadata (8 bytes) and struct gtpu_metadata (2 bytes, padded).
+func tunnelOptsSize(a *Action) int {
+	n := 0
+	if hasGeneve(a) {
+		n += 4 + int(a.Key.TunGeneveLen)
+	}
+	if hasErspan(a) {
+		n += 12
+	}
+	if hasGtpu(a) {
+		n += 8
+	}
+	return n
+}
+
+func hasGeneve(a *Action) bool { return a.Mask.TunFlags&flow.TunFlagGeneve != 0 }
+func hasErspan(a *Action) bool { return a.Key.TunErspanVer != 0 }
+func hasGtpu(a *Action) bool {
+	return a.Key.TunGtpuFlags|a.Key.TunGtpuMsgType|a.Mask.TunGtpuFlags|a.Mask.TunGtpuMsgType != 0
+}
+
+// tunnelOptMasks completes the masks of the tunnel options of a set's
+// tunnel(...) text the way OVS's parser fills them for a set (package flow
+// keeps a flow's masks, which differ): erspan() keeps the masks given for
+// idx, dir (one bit) and hwid (four bits), all ones when none is given,
+// and its version mask is all ones. A gtpu() that sets no bit cannot be
+// represented and is refused.
+func tunnelOptMasks(text string, k, m *flow.Key) error {
+	if k.TunGtpuFlags|k.TunGtpuMsgType|m.TunGtpuFlags|m.TunGtpuMsgType == 0 && strings.Contains(text, "gtpu(") {
+		return errors.New("tunnel: a gtpu() with no bit set or masked is not supported")
+	}
+	if k.TunErspanVer == 0 {
+		return nil
+	}
+	i := strings.Index(text, "erspan(")
+	if i < 0 {
+		return nil
+	}
+	s := text[i+len("erspan("):]
+	field := func(name string, bits int) (uint64, bool) {
+		if !strings.HasPrefix(s, name+"=") {
+			return 0, false
+		}
+		s = s[len(name)+1:]
+		j := strings.IndexAny(s, ",)")
+		if j < 0 {
+			return 0, false
+		}
+		tok := s[:j]
+		s = strings.TrimPrefix(s[j:], ",")
+		mask := uint64(1)<<bits - 1
+		if _, ms, ok := strings.Cut(tok, "/"); ok {
+			v, err := strconv.ParseUint(ms, 0, bits)
+			if err != nil {
+				return 0, false
+			}
+			mask = v
+		}
+		return mask, true
+	}
+	field("ver", 8)
+	m.TunErspanVer = 0xff
+	if k.TunErspanVer == 1 {
+		idx, _ := field("idx", 32)
+		m.TunErspanIdx = uint32(idx)
+		return nil
+	}
+	dir, _ := field("dir", 8)
+	hwid, _ := field("hwid", 8)
+	m.TunErspanDir, m.TunErspanHwID = uint8(dir)&1, uint8(hwid)&0xf
+	return nil
 }
 
 // appendSet formats a set or masked set action as OVS's format_odp_action
@@ -496,12 +592,15 @@ func appendTunnelSet(dst []byte, a *Action) []byte {
 	switch {
 	case a.Type == TypeSet:
 		tunnelFields(&f, k, m, true, true)
+		tunnelOpts(&f, a, optsKey)
 		f.b = append(f.b, "flags("...)
 		f.b = appendFlags(f.b, tunFlagName, flags, '|')
 		f.b = append(f.b, "),"...)
 	case tunnelSize(a) <= 40:
 		f.verbose = false
 		tunnelFields(&f, k, m, false, true)
+		tunnelOpts(&f, a, optsMasked)
+		f.verbose = true
 		mflags := uint32(m.TunFlags & fl)
 		if hasID {
 			mflags |= flow.TunFlagKey
@@ -513,7 +612,9 @@ func appendTunnelSet(dst []byte, a *Action) []byte {
 		}
 	default:
 		tunnelFields(&f, k, m, true, false)
+		tunnelOpts(&f, a, optsKey)
 		tunnelFields(&f, m, m, true, false)
+		tunnelOpts(&f, a, optsMaskAsKey)
 		f.b = append(f.b, "flags("...)
 		f.b = appendFlags(f.b, tunFlagName, flags|uint32(m.TunFlags&fl), '|')
 		f.b = append(f.b, "),"...)
@@ -565,6 +666,90 @@ func tunnelFields(f *fields, k, presence *flow.Key, unmasked, withID bool) {
 	f.numPresent("ttl", uint64(k.TunTTL), mask(uint64(m.TunTTL), 0xff), 0xff, false)
 	f.numPresent("tp_src", uint64(k.TunTpSrc), mask(uint64(m.TunTpSrc), 0xffff), 0xffff, false)
 	f.numPresent("tp_dst", uint64(k.TunTpDst), mask(uint64(m.TunTpDst), 0xffff), 0xffff, false)
+}
+
+// How tunnelOpts prints the options of a set(tunnel(...)).
+const (
+	optsKey       = iota // the key's options, without masks
+	optsMasked           // the key's options under the mask
+	optsMaskAsKey        // the mask's options as if they were a key
+)
+
+// geneveFull is an all-ones Geneve options mask.
+var geneveFull = func() flow.Key {
+	var k flow.Key
+	for i := range k.TunGeneve {
+		k.TunGeneve[i] = 0xff
+	}
+	return k
+}()
+
+// tunnelOpts formats the VXLAN GBP, Geneve, ERSPAN and GTP-U options of
+// a set(tunnel(...)) as OVS's format_odp_tun_attr prints the attributes
+// its parser wrote (see tunnelSize), in the order it writes them.
+func tunnelOpts(f *fields, a *Action, how int) {
+	k, m := &a.Key, &a.Mask
+	src := k // the attributes' values
+	if how == optsMaskAsKey {
+		src = m
+	}
+	if g := gbp(src); g != 0 {
+		var idm, flm uint64 = 0xffff, 0xff
+		if how == optsMasked {
+			idm, flm = uint64(m.TunGbpID), uint64(m.TunGbpFlags)
+		}
+		f.b = append(f.b, "vxlan(gbp("...)
+		f.num("id", uint64(src.TunGbpID), idm, 0xffff, false)
+		f.num("flags", uint64(src.TunGbpFlags), flm, 0xff, true)
+		f.b = append(f.end(), ")),"...)
+	}
+	if hasGeneve(a) {
+		switch how {
+		case optsKey:
+			f.b = flow.AppendGeneveOpts(f.b, k, &geneveFull)
+		case optsMasked:
+			f.b = flow.AppendGeneveOpts(f.b, k, m)
+		default:
+			g := flow.Key{TunFlags: flow.TunFlagGeneve, TunGeneveLen: k.TunGeneveLen, TunGeneve: m.TunGeneve}
+			f.b = flow.AppendGeneveOpts(f.b, &g, &geneveFull)
+		}
+	}
+	if hasErspan(a) {
+		f.b = append(f.b, "erspan("...)
+		switch how {
+		case optsMaskAsKey:
+			// The mask's version is all ones: no version OVS knows.
+			f.b = append(f.b, "ver=255"...)
+		case optsKey:
+			f.num("ver", uint64(k.TunErspanVer), 0xff, 0xff, false)
+			if k.TunErspanVer == 1 {
+				f.b = appendHexC(append(f.b, "idx="...), uint64(k.TunErspanIdx))
+			} else {
+				f.num("dir", uint64(k.TunErspanDir), 0xff, 0xff, false)
+				f.num("hwid", uint64(k.TunErspanHwID), 0xff, 0xff, true)
+			}
+		default:
+			f.num("ver", uint64(k.TunErspanVer), uint64(m.TunErspanVer), 0xff, false)
+			if k.TunErspanVer == 1 {
+				f.b = appendHexC(append(f.b, "idx="...), uint64(k.TunErspanIdx))
+				f.b = appendHexC(append(f.b, '/'), uint64(m.TunErspanIdx))
+			} else {
+				f.num("dir", uint64(k.TunErspanDir), uint64(m.TunErspanDir), 0xff, false)
+				f.num("hwid", uint64(k.TunErspanHwID), uint64(m.TunErspanHwID), 0xff, true)
+			}
+		}
+		f.b = append(f.end(), "),"...)
+	}
+	if hasGtpu(a) {
+		var flm, mtm uint64 = 0xff, 0xff
+		if how == optsMasked {
+			flm, mtm = uint64(m.TunGtpuFlags), uint64(m.TunGtpuMsgType)
+		}
+		f.b = append(f.b, "gtpu("...)
+		f.num("flags", uint64(src.TunGtpuFlags), flm, 0xff, true)
+		f.num("msgtype", uint64(src.TunGtpuMsgType), mtm, 0xff, false)
+		f.b = append(f.end(), "),"...)
+	}
 }
 
 var tunFlagNames = map[uint32]string{
@@ -667,17 +852,4 @@ func (f *fields) end() []byte {
 		f.b = f.b[:n-1]
 	}
 	return f.b
-}
-
-// hasTunnelOpts reports whether a tunnel key or mask carries VXLAN GBP,
-// Geneve, ERSPAN or GTP-U options.
-func hasTunnelOpts(k, m *flow.Key) bool {
-	for _, x := range []*flow.Key{k, m} {
-		if x.TunGbpID != 0 || x.TunGbpFlags != 0 || x.TunGeneveLen != 0 || x.TunFlags&flow.TunFlagGeneve != 0 ||
-			x.TunErspanVer != 0 || x.TunErspanIdx != 0 || x.TunErspanDir != 0 || x.TunErspanHwID != 0 ||
-			x.TunGtpuFlags != 0 || x.TunGtpuMsgType != 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -30,7 +30,8 @@ func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
 // settable reports whether the executor implements set of attribute a.
 func settable(a Attr) bool {
 	switch a {
-	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP:
+	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP, AttrPriority, AttrSkbMark,
+		AttrIPv6, AttrICMP, AttrICMPv6, AttrSCTP, AttrARP, AttrND:
 		return true
 	}
 	return false
@@ -59,7 +60,38 @@ func (a *Action) validate(last bool) error {
 			return fmt.Errorf("actions: drop must be the last action")
 		}
 		return nil
-	case TypePushVLAN, TypePopVLAN, TypeTrunc:
+	case TypePushVLAN, TypePopVLAN, TypeTrunc, TypeCTClear:
+		return nil
+	case TypePushMPLS, TypePopMPLS:
+		return nil
+	case TypeAddMPLS:
+		if a.MPLS.TunFlags&1 == 0 {
+			// Without the layer 3 flag OVS puts the entry before the
+			// Ethernet header, making a packet that is not Ethernet.
+			return &NotImplementedError{Type: a.Type}
+		}
+		return nil
+	case TypeHash:
+		if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
+			return &NotImplementedError{Type: a.Type}
+		}
+		return nil
+	case TypeRecirc, TypeUserspace:
+		// The executor runs them with a sink that takes them back
+		// (Recirculator, Upcaller), as a datapath's worker does.
+		return nil
+	case TypeClone, TypeSample:
+		if err := a.Actions.Validate(); err != nil {
+			return fmt.Errorf("%w (in %s)", err, a.Type)
+		}
+		return nil
+	case TypeCheckPktLen:
+		if err := a.Greater.Validate(); err != nil {
+			return fmt.Errorf("%w (in check_pkt_len)", err)
+		}
+		if err := a.LessEqual.Validate(); err != nil {
+			return fmt.Errorf("%w (in check_pkt_len)", err)
+		}
 		return nil
 	case TypeDecTTL:
 		if err := a.Actions.Validate(); err != nil {
@@ -70,8 +102,9 @@ func (a *Action) validate(last bool) error {
 		if !settable(a.Attr) {
 			return &NotImplementedError{Type: a.Type, Attr: a.Attr}
 		}
-		if a.Attr == AttrIPv4 && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
-			return fmt.Errorf("actions: set of ipv4 proto or frag is not supported")
+		if (a.Attr == AttrIPv4 || a.Attr == AttrIPv6) && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
+			// Not writable, and refused by Linux's datapath.
+			return fmt.Errorf("actions: set of %s proto or frag is not supported", a.Attr)
 		}
 		return nil
 	}

@@ -77,7 +77,7 @@ type Datapath struct {
 	closed bool
 
 	hit, missed, lost atomic.Uint64
-	drops             struct{ action, invalidPort, txError, txFull atomic.Uint64 }
+	drops             struct{ action, invalidPort, txError, txFull, recirc atomic.Uint64 }
 	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
 	emcHit            atomic.Uint64
 	emcInvProb        uint32 // 0: no exact-match cache
@@ -530,6 +530,9 @@ type DropStats struct {
 	// too large); TxFull those it had no room for. The ports count them
 	// too (TxErrors, TxDropped).
 	TxError, TxFull uint64
+	// Recirc counts packets dropped because they recirculated more
+	// than 6 times (OVS's MAX_RECIRC_DEPTH).
+	Recirc uint64
 }
 
 // Stats returns the datapath's counters.
@@ -538,7 +541,7 @@ func (d *Datapath) Stats() Stats {
 	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
 		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load(),
 		Drops: DropStats{Action: d.drops.action.Load(), InvalidPort: d.drops.invalidPort.Load(),
-			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load()}}
+			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load()}}
 }
 
 // Start begins polling every port, and every port added later, on its own

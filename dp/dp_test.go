@@ -520,10 +520,10 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 	r := newRig(t, Config{}, 2)
 	m := flow.MustParse("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)")
 	for _, tc := range []struct{ acts, name string }{
-		{"push_mpls(label=1,tc=0,ttl=64,bos=1,eth_type=0x8847),2", "push_mpls"},
+		{"pop_eth,2", "pop_eth"},
 		{"ct(commit),2", "ct"},
-		{"set(ipv6(hlimit=1)),2", "set of ipv6"},
-		{"dec_ttl(le_1(userspace(pid=1))),2", "userspace"},
+		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
+		{"dec_ttl(le_1(meter(1))),2", "meter"},
 		{"tnl_pop(3)", "tnl_pop"},
 	} {
 		_, err := r.d.PutFlow(m, actions.MustParse(tc.acts), PutCreate)

@@ -224,6 +224,12 @@ func (d *Datapath) queueUpcall(t UpcallType, k *flow.Key, pkt, userdata []byte) 
 	if len(pids) > 1 {
 		pid = pids[k.Hash(0)%uint64(len(pids))]
 	}
+	return d.queueUpcallPID(t, pid, k, pkt, userdata)
+}
+
+// queueUpcallPID queues an upcall for the netlink port pid, reporting
+// false if there is no such queue or it is full.
+func (d *Datapath) queueUpcallPID(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte) bool {
 	q := (*d.queues.Load())[pid]
 	if q == nil {
 		return false

@@ -29,6 +29,78 @@ type Worker struct {
 	emc       *flow.EMC[*Flow]
 	// shard spreads the classifier's hit counters across workers.
 	shard int
+
+	// depth is the number of recirculations the packet being executed
+	// has been through; rkeys and rlays hold the key and layout of each.
+	depth int
+	rkeys [maxRecircDepth]flow.Key
+	rlays [maxRecircDepth]flow.Layout
+	ulay  flow.Layout // the layout of a packet a userspace action upcalls
+}
+
+// maxRecircDepth is how many times a packet may recirculate; the next
+// recirc drops it (counted in DropStats.Recirc). It is OVS's
+// MAX_RECIRC_DEPTH.
+const maxRecircDepth = 6
+
+// Recirculate implements actions.Recirculator: the packet is looked up
+// again at once, as OVS's userspace datapath does, with its headers
+// extracted anew and the key's metadata (the new recirc_id, dp_hash,
+// skb_priority, skb_mark, conntrack and tunnel fields) kept. A miss goes
+// to the slow path like any other.
+func (w *Worker) Recirculate(pkt *dpio.Packet, key *flow.Key) {
+	d := w.d
+	defer func() { w.nout++ }() // the packet went somewhere
+	if w.depth >= maxRecircDepth {
+		d.drops.recirc.Add(1)
+		return
+	}
+	k, lay := &w.rkeys[w.depth], &w.rlays[w.depth]
+	flow.ExtractLayout(pkt.Bytes(), key.InPort, k, lay)
+	k.CopyMetadata(key)
+	w.depth++
+	f, n := d.flows.lookup(k, w.shard)
+	if f == nil {
+		d.missed.Add(1)
+		w.miss(pkt, k, lay)
+	} else {
+		d.hit.Add(1)
+		d.maskHits.Add(uint64(n))
+		f.hit(1, pkt.Len(), k.TCPFlags, time.Now().UnixNano())
+		before := w.nout
+		w.exec.Execute(pkt, k, lay, f.Actions(), w)
+		if w.nout == before {
+			d.drops.action.Add(1)
+		}
+	}
+	w.depth--
+}
+
+// Userspace implements actions.Upcaller: the packet goes to the slow
+// path as an action upcall (UpcallAction) with the action's userdata: to
+// the Go handler, its asynchronous queue, or the queue of the action's
+// netlink pid. A packet no queue takes is counted as lost.
+func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace) {
+	d := w.d
+	w.nout++
+	switch {
+	case d.upcall != nil && d.async == nil:
+		saved := w.up
+		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata}
+		var k flow.Key
+		flow.ExtractLayout(pkt.Bytes(), key.InPort, &k, &w.ulay)
+		w.up.lay = &w.ulay
+		d.upcall(&w.up)
+		w.up = saved
+	case d.async != nil:
+		if !d.async.put(UpcallAction, key, pkt.Bytes(), u.Userdata) {
+			d.lost.Add(1)
+		}
+	default:
+		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata) {
+			d.lost.Add(1)
+		}
+	}
 }
 
 type outQueue struct {
@@ -233,9 +305,10 @@ func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 	d := w.d
 	switch {
 	case d.upcall != nil && d.async == nil:
+		saved := w.up // a recirculated packet may miss inside a handler's Execute
 		w.up = Upcall{w: w, Type: UpcallMiss, InPort: k.InPort, Key: *k, Packet: p, lay: lay}
 		d.upcall(&w.up)
-		w.up = Upcall{}
+		w.up = saved
 		return true
 	case d.async != nil:
 		if !d.async.put(UpcallMiss, k, p.Bytes(), nil) {

@@ -316,3 +316,16 @@ func mum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
+
+// ctWord is the index of the first word of the connection tracking
+// fields; they and the tunnel fields run from there to the end of the key.
+const ctWord = int(unsafe.Offsetof(Key{}.CtState) / 8)
+
+// CopyMetadata copies into k the fields of src that are packet metadata
+// rather than headers: recirc_id, dp_hash, skb_priority, skb_mark, the
+// connection tracking state and the tunnel. A recirculated packet keeps
+// them while its headers are extracted anew.
+func (k *Key) CopyMetadata(src *Key) {
+	k.RecircID, k.DpHash, k.Priority, k.SkbMark = src.RecircID, src.DpHash, src.Priority, src.SkbMark
+	copy(k.words()[ctWord:], src.words()[ctWord:])
+}

@@ -658,3 +658,14 @@ func (f *formatter) chomp() {
 		f.b = f.b[:n-1]
 	}
 }
+
+// AppendGeneveOpts appends geneve(...) with the Geneve options of k under
+// mask m, as OVS formats a Geneve options attribute
+// (format_odp_tun_geneve), followed by a comma. It appends nothing unless
+// k has TunFlagGeneve. An all-ones mask prints the options as OVS prints
+// them without a mask.
+func AppendGeneveOpts(dst []byte, k, m *Key) []byte {
+	f := formatter{b: dst, start: len(dst)}
+	f.geneveOpts(k, m)
+	return f.b
+}

@@ -83,6 +83,22 @@ var actionCases = []actionCase{
 		ours:   "in_port(3),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,proto=0,ttl=2,frag=no) dec_ttl(le_1(drop)),2",
 		theirs: "set(ipv4(ttl=1)),2",
 	},
+	// clone: on a copy when not last (the packet after it is unchanged),
+	// on the packet itself when last; a trunc before a clone carries into
+	// it and is forgotten after it.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.1,proto=17,frag=no),udp() clone(set(ipv4(ttl=5)),3),2"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.2,proto=17,frag=no),udp() 3,clone(push_vlan(vid=7,pcp=0),2),set(udp(dst=99)),clone(1)"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.3,proto=17,frag=no),udp() trunc(50),clone(2,clone(set(eth(src=00:00:00:00:00:77)),3)),1"},
+	// sample with probability 100% and 0%.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.4,proto=17,frag=no),udp() sample(sample=100.0%,actions(set(ipv4(tos=0x4)),3)),sample(sample=0.0%,actions(1)),2"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.5,proto=17,frag=no),udp() 2,sample(sample=100.0%,actions(set(ipv4(ttl=9)),3))"},
+	// check_pkt_len: by the length without Ethernet padding, after trunc.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.6,proto=17,frag=no),udp() check_pkt_len(size=50,gt(set(ipv4(ttl=3)),3),le(2)),1"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.7,proto=17,frag=no),udp() trunc(80),check_pkt_len(size=70,gt(2),le(3))"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.8,proto=17,frag=no),udp() 1,check_pkt_len(size=100,gt(set(udp(src=1)),2),le(set(udp(src=2)),3))"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.10,proto=17,frag=no),udp() trunc(50),sample(sample=100.0%,actions(2,check_pkt_len(size=40,gt(1),le(2)))),3"},
+	// Metadata only: the packet does not change.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.2.9,proto=17,frag=no),udp() ct_clear,set(skb_mark(0x5)),set(skb_priority(0x3/0xff)),2,set(skb_mark(0x7/0xf)),3"},
 	// Not IP: dec_ttl leaves the frame alone.
 	{
 		ours:   "in_port(1),eth(),eth_type(0x0806),arp(tip=10.1.2.3) dec_ttl(le_1(3)),2",
@@ -125,6 +141,10 @@ func actionPackets() []timedFrame {
 	z[14+8] = 2
 	add(3, z)
 	add(1, testpkt.ARPRequest(testpkt.Frame{IPDst: "10.1.2.3"}))
+	for i := 1; i <= 10; i++ {
+		dst := fmt.Sprintf("10.1.2.%d", i)
+		add(1, udp(dst, 4), udp(dst, 10), udp(dst, 40), udp(dst, 200))
+	}
 	return out
 }
 
@@ -161,7 +181,7 @@ func TestActionsAgainstOVS(t *testing.T) {
 	o := ovsdummy.Start(t, 3)
 	dir := t.TempDir()
 	var ours []string
-	for _, c := range actionCases {
+	for _, c := range append(append([]actionCase(nil), actionCases...), setCases...) {
 		f, a, err := splitFlowLine(c.ours)
 		if err != nil {
 			t.Fatal(err)
@@ -181,6 +201,9 @@ func TestActionsAgainstOVS(t *testing.T) {
 	}
 
 	pkts := actionPackets()
+	for _, f := range setPackets() {
+		pkts = append(pkts, timedFrame{1, f})
+	}
 	perPort := map[int][][]byte{}
 	stamps := map[int][]time.Time{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

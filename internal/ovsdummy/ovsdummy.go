@@ -817,3 +817,15 @@ func readPcap(path string) ([][]byte, error) {
 		frames = append(frames, append([]byte(nil), d...))
 	}
 }
+
+// OFCtl runs ovs-ofctl (OpenFlow 1.5) against the bridge: for example
+// OFCtl("add-flow", "ip,actions=output:p2"). The bridge argument is
+// supplied after the command.
+func (o *OVS) OFCtl(cmd string, args ...string) error {
+	full := append([]string{"-O", "OpenFlow15", cmd, "unix:" + o.path("br0.mgmt")}, args...)
+	out, err := o.run(time.Now().Add(10*time.Second), "ovs-ofctl", full...)
+	if err != nil {
+		return fmt.Errorf("ovs-ofctl %s: %v: %s", cmd, err, out)
+	}
+	return nil
+}
