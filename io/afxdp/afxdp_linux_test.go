@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -279,6 +280,54 @@ func TestCloseDetaches(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Open after Close: %v", err)
 		}
+		if !xdpAttached(t, host) {
+			t.Fatal("no XDP program attached while the port is open")
+		}
 		p.Close()
+		if xdpAttached(t, host) {
+			t.Fatal("XDP program still attached after Close")
+		}
 	}
+}
+
+// Write is safe for concurrent use: the datapath's workers write to one
+// port from several goroutines.
+func TestConcurrentWrite(t *testing.T) {
+	p, s, mac := openTest(t, Config{RingSize: 64})
+	const writers, per = 4, 50
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			batch := dpio.NewBatch(1)
+			for i := range per {
+				batch[0].SetBytes(testFrame(s.mac, mac, w*per+i, 60))
+				if _, err := p.Write(batch); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range writers {
+		<-done
+	}
+	got := 0
+	deadline := time.Now().Add(3 * time.Second)
+	for got < writers*per && s.recv(deadline) != nil {
+		got++
+	}
+	st := p.Stats()
+	if st.TxPackets+st.TxDropped != writers*per || uint64(got) != st.TxPackets {
+		t.Errorf("received %d, stats %+v", got, st)
+	}
+}
+
+func xdpAttached(t *testing.T, ifname string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "-d", "link", "show", "dev", ifname).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show: %v\n%s", err, out)
+	}
+	return bytes.Contains(out, []byte("prog/xdp")) || bytes.Contains(out, []byte("xdpgeneric"))
 }

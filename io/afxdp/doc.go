@@ -24,7 +24,10 @@
 // Elsewhere, and where the kernel refuses, Open returns an error that
 // wraps ErrUnavailable and says why; the package builds on every platform.
 //
-// One Port per interface and attach mode: the XDP program is attached to
+// A Port receives only what arrives on its queue; on a device with several
+// receive queues, frames on the others reach the kernel's stack as before
+// (set the device to one queue, for example with ethtool -L, to take all
+// of its traffic). One Port per interface and attach mode: the XDP program is attached to
 // the interface through a BPF link that the Port owns and removes on
 // Close. Frames larger than a UMEM frame (FrameSize less the kernel's
 // 256-byte XDP headroom) cannot be received; multi-buffer (jumbo) frames

@@ -68,7 +68,10 @@ func newVeth(t *testing.T, ns string) (host, peer string) {
 	t.Helper()
 	host, peer = uniq("xh"), uniq("xp")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
-	run(t, "ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", ns)
+	// One queue each way, so that every frame arrives on the queue the
+	// port is bound to.
+	run(t, "ip", "link", "add", host, "numtxqueues", "1", "numrxqueues", "1", "type", "veth",
+		"peer", "name", peer, "numtxqueues", "1", "numrxqueues", "1", "netns", ns)
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+host+"/disable_ipv6", []byte("1"), 0)
 	run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf."+peer+".disable_ipv6=1")
 	run(t, "ip", "link", "set", host, "up")
