@@ -363,6 +363,9 @@ func (p *Port) Read(pkts []*dpio.Packet) (int, error) {
 		if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
 			return 0, fmt.Errorf("afxdp: poll: %w", err)
 		}
+		if fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 && !p.closed.Load() {
+			return 0, fmt.Errorf("afxdp: %s: socket error (poll events %#x)", p.name, fds[0].Revents)
+		}
 	}
 }
 
