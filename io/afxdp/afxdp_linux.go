@@ -312,14 +312,15 @@ func (p *Port) Info() dpio.PortInfo {
 }
 
 // Stats implements dpio.Port. Besides what Read and Write count, RxDropped
-// includes the frames the kernel dropped for want of room in the rx ring
-// or of frames in the fill ring (XDP_STATISTICS rx_dropped), RxErrors the
+// includes the frames the kernel dropped for want of frames in the fill
+// ring, or because they did not fit in one (XDP_STATISTICS rx_dropped),
+// or for want of room in the rx ring (rx_ring_full), RxErrors the
 // invalid fill descriptors (rx_invalid_descs) and TxErrors the invalid tx
 // descriptors (tx_invalid_descs).
 func (p *Port) Stats() dpio.PortStats {
 	s := p.stats.Snapshot()
 	x := p.xdpStats()
-	s.RxDropped += x.Rx_dropped
+	s.RxDropped += x.Rx_dropped + x.Rx_ring_full
 	s.RxErrors += x.Rx_invalid_descs
 	s.TxErrors += x.Tx_invalid_descs
 	return s

@@ -331,3 +331,46 @@ func xdpAttached(t *testing.T, ifname string) bool {
 	}
 	return bytes.Contains(out, []byte("prog/xdp")) || bytes.Contains(out, []byte("xdpgeneric"))
 }
+
+// Frames arriving while nobody reads fill the rx ring; the rest are
+// dropped by the kernel and counted in RxDropped.
+func TestRxDroppedCounted(t *testing.T) {
+	const ring, sent = 64, 100
+	p, s, mac := openTest(t, Config{RingSize: ring})
+	for i := range sent {
+		s.send(t, testFrame(mac, s.mac, i, 60))
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for p.Stats().RxDropped < sent-ring && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := p.Stats(); st.RxDropped < sent-ring {
+		t.Fatalf("stats %+v after %d frames into a ring of %d", st, sent, ring)
+	}
+	got, _ := readFrames(t, p, ring, 3*time.Second)
+	for i := range ring {
+		if !bytes.Equal(got[i], testFrame(mac, s.mac, i, 60)) {
+			t.Errorf("frame %d differs", i)
+		}
+	}
+}
+
+// Driver (native) mode: veth runs XDP programs natively.
+func TestDriverMode(t *testing.T) {
+	p, s, mac := openTest(t, Config{Mode: ModeDriver})
+	in := testFrame(mac, s.mac, 1, 80)
+	s.send(t, in)
+	got, _ := readFrames(t, p, 1, 3*time.Second)
+	if !bytes.Equal(got[0], in) {
+		t.Errorf("read % x, want % x", got[0], in)
+	}
+	out := testFrame(s.mac, mac, 2, 90)
+	batch := dpio.NewBatch(1)
+	batch[0].SetBytes(out)
+	if _, err := p.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	if f := s.recv(time.Now().Add(3 * time.Second)); !bytes.Equal(f, out) {
+		t.Errorf("received % x, want % x", f, out)
+	}
+}
