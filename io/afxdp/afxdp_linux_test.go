@@ -374,3 +374,31 @@ func TestDriverMode(t *testing.T) {
 		t.Errorf("received % x, want % x", f, out)
 	}
 }
+
+// Moving frames in steady state allocates nothing.
+func TestZeroAllocs(t *testing.T) {
+	p, s, mac := openTest(t, Config{})
+	const runs = 50
+	for i := range runs + 10 {
+		s.send(t, testFrame(mac, s.mac, i, 60))
+	}
+	time.Sleep(200 * time.Millisecond)
+	batch := dpio.NewBatch(1)
+	watchdog := time.AfterFunc(10*time.Second, func() { p.Close() })
+	defer watchdog.Stop()
+	if a := testing.AllocsPerRun(runs, func() {
+		if _, err := p.Read(batch); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Read: %v allocations per call", a)
+	}
+	batch[0].SetBytes(testFrame(s.mac, mac, 0, 60))
+	if a := testing.AllocsPerRun(runs, func() {
+		if _, err := p.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Write: %v allocations per call", a)
+	}
+}
