@@ -257,7 +257,14 @@ func TestCloseUnblocksRead(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	p, _, _ := openTest(t, Config{BatchSize: 8, Headroom: 64})
+	requireRoot(t)
+	ns := newNetns(t)
+	host, peer := newVeth(t, ns)
+	p, err := Open(host, Config{BatchSize: 8, Headroom: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
 	info := p.Info()
 	ifi, err := net.InterfaceByName(info.Name)
 	if err != nil {
@@ -269,6 +276,24 @@ func TestInfo(t *testing.T) {
 	if p.BatchSize() != 8 {
 		t.Errorf("BatchSize() = %d", p.BatchSize())
 	}
+	// The kernel updates the operational state a moment after the
+	// carrier changes.
+	waitInfo := func(what string, ok func(dpio.PortInfo) bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !ok(p.Info()) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if info := p.Info(); !ok(info) {
+			t.Errorf("Info() %s = %+v", what, info)
+		}
+	}
+	run(t, "ip", "-n", ns, "link", "set", peer, "down")
+	waitInfo("with the peer down", func(i dpio.PortInfo) bool { return !i.LinkUp })
+	run(t, "ip", "-n", ns, "link", "set", peer, "up")
+	waitInfo("with the peer up again", func(i dpio.PortInfo) bool { return i.LinkUp })
+	run(t, "ip", "link", "set", host, "mtu", "1400")
+	waitInfo("after mtu 1400", func(i dpio.PortInfo) bool { return i.MTU == 1400 })
 }
 
 func TestCloseDetaches(t *testing.T) {
