@@ -238,6 +238,9 @@ func Open(ifname string, cfg Config) (*Port, error) {
 		return nil, fmt.Errorf("afxdp: registering the socket in the XSKMAP: %w", err)
 	}
 	p.lnk, err = link.AttachXDP(link.XDPOptions{Program: p.prog, Interface: ifi.Index, Flags: mode})
+	if errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, unix.EOPNOTSUPP) {
+		return nil, fmt.Errorf("%w: attaching XDP program to %s in %v mode: %w", ErrUnavailable, ifname, cfg.Mode, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("afxdp: attaching XDP program to %s in %v mode: %w", ifname, cfg.Mode, err)
 	}

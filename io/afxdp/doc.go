@@ -23,6 +23,9 @@
 // package relies on) and needs CAP_NET_ADMIN and CAP_BPF (or root).
 // Elsewhere, and where the kernel refuses, Open returns an error that
 // wraps ErrUnavailable and says why; the package builds on every platform.
+// Kernels before 5.11 charge BPF maps and the UMEM to RLIMIT_MEMLOCK: raise
+// it (cilium/ebpf's rlimit.RemoveMemlock does) before Open there. The XDP
+// program is attached through a BPF link, which needs Linux 5.9.
 //
 // A Port receives only what arrives on its queue; on a device with several
 // receive queues, frames on the others reach the kernel's stack as before
