@@ -3,8 +3,10 @@
 //
 // Open loads a small XDP program (built in Go with cilium/ebpf's asm
 // package, no C compiler involved) that redirects every frame arriving on
-// the bound queue into an XSKMAP holding the port's socket; frames the
-// socket cannot take fall back to XDP_PASS and reach the kernel's stack.
+// the bound queue into an XSKMAP holding the port's socket; frames of
+// queues with no socket fall back to XDP_PASS and reach the kernel's
+// stack. Frames the socket has no room for are dropped and counted (see
+// Port.Stats).
 // The program is attached in generic (SKB) mode by default, which works on
 // any device including veth; driver (native) mode and zero-copy binding
 // are options.
@@ -19,20 +21,19 @@
 // free UMEM frame, queues it, kicks the kernel with sendto and reaps the
 // completion ring. Neither allocates in steady state.
 //
-// AF_XDP exists only on Linux (5.4 or newer for the ring flags this
-// package relies on) and needs CAP_NET_ADMIN and CAP_BPF (or root).
+// AF_XDP exists only on Linux; this package needs 5.9 or newer (for the
+// XDP BPF link) and CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF (or root).
 // Elsewhere, and where the kernel refuses, Open returns an error that
 // wraps ErrUnavailable and says why; the package builds on every platform.
 // Kernels before 5.11 charge BPF maps and the UMEM to RLIMIT_MEMLOCK: raise
-// it (cilium/ebpf's rlimit.RemoveMemlock does) before Open there. The XDP
-// program is attached through a BPF link, which needs Linux 5.9.
+// it (cilium/ebpf's rlimit.RemoveMemlock does) before Open there.
 //
 // A Port receives only what arrives on its queue; on a device with several
 // receive queues, frames on the others reach the kernel's stack as before
 // (set the device to one queue, for example with ethtool -L, to take all
-// of its traffic). One Port per interface and attach mode: the XDP program is attached to
-// the interface through a BPF link that the Port owns and removes on
-// Close. Frames larger than a UMEM frame (FrameSize less the kernel's
+// of its traffic). One Port per interface and attach mode: the XDP program
+// is attached to the interface through a BPF link that the Port owns and
+// removes on Close. Frames larger than a UMEM frame (FrameSize less the kernel's
 // 256-byte XDP headroom) cannot be received; multi-buffer (jumbo) frames
 // are not supported.
 package afxdp
