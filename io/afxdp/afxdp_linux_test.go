@@ -427,3 +427,31 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("Write: %v allocations per call", a)
 	}
 }
+
+// The largest frame that can be received is FrameSize less the kernel's
+// XDP headroom; a larger one is dropped by the kernel and counted.
+func TestLargestFrame(t *testing.T) {
+	requireRoot(t)
+	ns := newNetns(t)
+	host, peer := newVeth(t, ns)
+	run(t, "ip", "link", "set", host, "mtu", "4000")
+	run(t, "ip", "-n", ns, "link", "set", peer, "mtu", "4000")
+	p, err := Open(host, Config{FrameSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	s := openPacketSocket(t, ns, peer)
+	mac := p.Info().MAC
+	const largest = 4096 - 256
+	s.send(t, testFrame(mac, s.mac, 1, largest+1-14))
+	want := testFrame(mac, s.mac, 2, largest-14)
+	s.send(t, want)
+	got, _ := readFrames(t, p, 1, 3*time.Second)
+	if !bytes.Equal(got[0], want) {
+		t.Errorf("got a %d-byte frame, want the %d-byte one", len(got[0]), len(want))
+	}
+	if st := p.Stats(); st.RxDropped != 1 || st.RxPackets != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
