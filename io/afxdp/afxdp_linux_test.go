@@ -455,3 +455,25 @@ func TestLargestFrame(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// veth has no zero-copy support: Open fails, says so, and leaves nothing
+// behind.
+func TestZeroCopyRefusedCleanly(t *testing.T) {
+	requireRoot(t)
+	ns := newNetns(t)
+	host, _ := newVeth(t, ns)
+	p, err := Open(host, Config{ZeroCopy: true})
+	if err == nil {
+		p.Close()
+		t.Skip("this kernel's veth takes zero-copy sockets")
+	}
+	t.Logf("Open with ZeroCopy: %v", err)
+	if xdpAttached(t, host) {
+		t.Fatal("XDP program left attached after a failed Open")
+	}
+	p, err = Open(host, Config{})
+	if err != nil {
+		t.Fatalf("Open after a failed Open: %v", err)
+	}
+	p.Close()
+}
