@@ -139,6 +139,10 @@ func openPacketSocket(t *testing.T, ns, ifname string) *packetSocket {
 			return err
 		}
 		s.fd = fd
+		// Room for every frame a test writes before reading them.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20); err != nil {
+			return err
+		}
 		tv := unix.Timeval{Usec: 100000}
 		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 			return err
