@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -29,6 +30,18 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 	if _, err := Open("no-such-if0", Config{}); err == nil {
 		t.Error("Open of a missing interface succeeded")
 	}
+}
+
+// Without privileges Open says that AF_XDP is unavailable and why.
+func TestOpenUnprivileged(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("runs only as an unprivileged user")
+	}
+	_, err := Open("lo", Config{})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Open as uid %d = %v, want ErrUnavailable", os.Geteuid(), err)
+	}
+	t.Log(err)
 }
 
 // openTest makes a namespace, a veth pair into it and an afxdp port on
