@@ -6,11 +6,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/b7cafead/datapath/internal/ovsdummy"
 	"github.com/b7cafead/datapath/internal/testpkt"
@@ -179,7 +176,6 @@ func qinq(f []byte, vid uint16) []byte {
 // every port.
 func TestActionsAgainstOVS(t *testing.T) {
 	o := ovsdummy.Start(t, 3)
-	dir := t.TempDir()
 	var ours []string
 	for _, c := range append(append([]actionCase(nil), actionCases...), setCases...) {
 		f, a, err := splitFlowLine(c.ours)
@@ -195,66 +191,11 @@ func TestActionsAgainstOVS(t *testing.T) {
 		}
 		ours = append(ours, c.ours)
 	}
-	flowFile := filepath.Join(dir, "flows")
-	if err := os.WriteFile(flowFile, []byte(strings.Join(ours, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
 	pkts := actionPackets()
 	for _, f := range setPackets() {
 		pkts = append(pkts, timedFrame{1, f})
 	}
-	perPort := map[int][][]byte{}
-	stamps := map[int][]time.Time{}
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, p := range pkts {
-		perPort[p.port] = append(perPort[p.port], p.frame)
-		stamps[p.port] = append(stamps[p.port], start.Add(time.Duration(i)*time.Millisecond))
-	}
-	args := []string{"-flows", flowFile}
-	for port := 1; port <= 3; port++ {
-		in := filepath.Join(dir, fmt.Sprintf("in%d.pcap", port))
-		if err := os.WriteFile(in, writeCaptureAt(t, perPort[port], stamps[port]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "-in", fmt.Sprintf("%d=%s", port, in), "-out", fmt.Sprintf("%d=%s", port, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port))))
-	}
-	code, stdout, stderr := runCmd(args...)
-	if code != 0 {
-		t.Fatalf("pcapswitch exit %d: %s", code, stderr)
-	}
-	for i := 0; i < len(pkts); {
-		j := i
-		var run [][]byte
-		for j < len(pkts) && pkts[j].port == pkts[i].port {
-			run = append(run, pkts[j].frame)
-			j++
-		}
-		if err := o.InjectMany(pkts[i].port, run); err != nil {
-			t.Fatal(err)
-		}
-		if err := o.WaitProcessed(10 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-		i = j
-	}
-	compared := 0
-	for port := 1; port <= 3; port++ {
-		want, err := o.TxPackets(port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compared += len(want)
-		got := readFrames(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port)))
-		if len(got) != len(want) {
-			t.Errorf("port %d: pcapswitch sent %d packets, OVS %d", port, len(got), len(want))
-		}
-		for k := 0; k < min(len(got), len(want)); k++ {
-			if !bytes.Equal(got[k], want[k]) {
-				t.Errorf("port %d packet %d differs:\n ours %x\n ovs  %x", port, k, got[k], want[k])
-			}
-		}
-	}
+	compared, stdout := sameOutput(t, o, ours, pkts)
 	t.Logf("compared %d frames", compared)
 	if compared < 40 {
 		t.Errorf("OVS transmitted only %d packets", compared)

@@ -3,13 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/b7cafead/datapath/internal/ovsdummy"
 	"github.com/b7cafead/datapath/internal/testpkt"
@@ -77,50 +72,7 @@ func TestHashAgainstOVS(t *testing.T) {
 		pkts = append(pkts, testpkt.UDP(testpkt.Frame{IPSrc: fmt.Sprintf("10.0.0.%d", i+1), IPDst: "10.1.5.3", SrcPort: uint16(3000 + 11*i), DstPort: 80}))
 		pkts = append(pkts, testpkt.ARPRequest(testpkt.Frame{Src: fmt.Sprintf("00:00:00:00:01:%02x", i), IPDst: "10.1.5.9"}))
 	}
-	dir := t.TempDir()
-	flowFile := filepath.Join(dir, "flows")
-	if err := os.WriteFile(flowFile, []byte(strings.Join(ours, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stamps := make([]time.Time, len(pkts))
-	for i := range stamps {
-		stamps[i] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
-	}
-	in := filepath.Join(dir, "in1.pcap")
-	if err := os.WriteFile(in, writeCaptureAt(t, pkts, stamps), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-flows", flowFile, "-in", "1=" + in}
-	for port := 1; port <= 3; port++ {
-		args = append(args, "-out", fmt.Sprintf("%d=%s", port, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port))))
-	}
-	if code, _, stderr := runCmd(args...); code != 0 {
-		t.Fatalf("pcapswitch exit %d: %s", code, stderr)
-	}
-	if err := o.InjectMany(1, pkts); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.WaitProcessed(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	compared := 0
-	for port := 1; port <= 3; port++ {
-		want, err := o.TxPackets(port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := readFrames(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port)))
-		compared += len(want)
-		if len(got) != len(want) {
-			t.Errorf("port %d: pcapswitch sent %d packets, OVS %d", port, len(got), len(want))
-		}
-		for k := 0; k < min(len(got), len(want)); k++ {
-			if !bytes.Equal(got[k], want[k]) {
-				t.Errorf("port %d packet %d differs:\n ours %x\n ovs  %x", port, k, got[k], want[k])
-			}
-		}
-		t.Logf("port %d: %d packets", port, len(want))
-	}
+	compared, _ := sameOutput(t, o, ours, onPort1(pkts))
 	if compared != len(pkts) {
 		t.Errorf("OVS sent %d packets of %d", compared, len(pkts))
 	}

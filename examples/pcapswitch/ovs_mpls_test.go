@@ -3,14 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/b7cafead/datapath/internal/ovsdummy"
 	"github.com/b7cafead/datapath/internal/testpkt"
@@ -102,49 +97,7 @@ func TestMPLSAgainstOVS(t *testing.T) {
 		)
 	}
 
-	dir := t.TempDir()
-	flowFile := filepath.Join(dir, "flows")
-	if err := os.WriteFile(flowFile, []byte(strings.Join(ours, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stamps := make([]time.Time, len(pkts))
-	for i := range stamps {
-		stamps[i] = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
-	}
-	in := filepath.Join(dir, "in1.pcap")
-	if err := os.WriteFile(in, writeCaptureAt(t, pkts, stamps), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-flows", flowFile, "-in", "1=" + in}
-	for port := 1; port <= 3; port++ {
-		args = append(args, "-out", fmt.Sprintf("%d=%s", port, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port))))
-	}
-	if code, _, stderr := runCmd(args...); code != 0 {
-		t.Fatalf("pcapswitch exit %d: %s", code, stderr)
-	}
-	if err := o.InjectMany(1, pkts); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.WaitProcessed(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	compared := 0
-	for port := 1; port <= 3; port++ {
-		want, err := o.TxPackets(port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := readFrames(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", port)))
-		compared += len(want)
-		if len(got) != len(want) {
-			t.Errorf("port %d: pcapswitch sent %d packets, OVS %d", port, len(got), len(want))
-		}
-		for k := 0; k < min(len(got), len(want)); k++ {
-			if !bytes.Equal(got[k], want[k]) {
-				t.Errorf("port %d packet %d differs:\n ours %x\n ovs  %x", port, k, got[k], want[k])
-			}
-		}
-	}
+	compared, _ := sameOutput(t, o, ours, onPort1(pkts))
 	if compared != 12 {
 		t.Errorf("OVS sent %d packets, want 12", compared)
 	}
