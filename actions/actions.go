@@ -188,6 +188,10 @@ type EthAddrs struct {
 // check_pkt_len) are Lists of their own, so executing them needs no
 // decoding and no allocation.
 type Action struct {
+	// (The fields that hold pointers come before the two keys, so that
+	// the garbage collector and the allocator look at the first few
+	// hundred bytes of an Action only, not at its 1 KiB of keys.)
+
 	// Type is the action; it says which of the fields below are used.
 	Type Type
 
@@ -234,16 +238,6 @@ type Action struct {
 	// Greater and LessEqual are check_pkt_len's two branches.
 	Greater, LessEqual List
 
-	// Attr, Key and Mask describe a set action: the key attribute it
-	// rewrites and the new field values (Key) for the bits set in Mask.
-	// For TypeSet, Mask marks the fields the attribute carries (every
-	// field of most attributes; for tunnel, the ones given). For
-	// TypeSetMasked, Key keeps the bits outside Mask as written, as OVS
-	// does: its datapath writes Key | (old & ^Mask).
-	Attr Attr
-	Key  flow.Key // the values to set
-	Mask flow.Key // the bits to set (TypeSetMasked) or the fields present (TypeSet)
-
 	// Userspace is the argument of userspace.
 	Userspace *Userspace
 
@@ -255,6 +249,16 @@ type Action struct {
 
 	// NSH is the header push_nsh pushes.
 	NSH *NSH
+
+	// Attr, Key and Mask describe a set action: the key attribute it
+	// rewrites and the new field values (Key) for the bits set in Mask.
+	// For TypeSet, Mask marks the fields the attribute carries (every
+	// field of most attributes; for tunnel, the ones given). For
+	// TypeSetMasked, Key keeps the bits outside Mask as written, as OVS
+	// does: its datapath writes Key | (old & ^Mask).
+	Attr Attr
+	Key  flow.Key // the values to set
+	Mask flow.Key // the bits to set (TypeSetMasked) or the fields present (TypeSet)
 }
 
 // List is a sequence of actions executed in order.

@@ -12,17 +12,19 @@ import (
 // Flow is an installed datapath flow: a masked match, its actions and its
 // statistics.
 type Flow struct {
-	match flow.Match
-	ufid  flow.UFID
-	acts  atomic.Pointer[flowActions]
+	// Pointer fields first: the collector then scans a Flow's first words
+	// only, not its 1 KiB match.
+	acts    atomic.Pointer[flowActions]
+	created time.Time
 
 	packets  atomic.Uint64
 	bytes    atomic.Uint64
 	used     atomic.Int64 // Unix nanoseconds of the last hit; 0 = never
 	tcpFlags atomic.Uint32
-	created  time.Time
-	seq      uint64      // installation order, for stable dumps
 	dead     atomic.Bool // deleted: caches must not return it
+	seq      uint64      // installation order, for stable dumps
+	ufid     flow.UFID
+	match    flow.Match
 }
 
 // Alive reports whether the flow is still installed.
