@@ -17,6 +17,10 @@ func BenchmarkActions(b *testing.B) {
 	for _, bm := range []struct{ name, acts string }{
 		{"output", "2"},
 		{"set-ipv4-ttl", "set(ipv4(ttl=63)),2"},
+		// The tag is popped again so that every iteration starts from the
+		// same frame; the output before the pop gets a copy.
+		{"push-vlan-output-pop", "push_vlan(vid=10,pcp=0),2,pop_vlan"},
+		{"clone-3-outputs", "clone(2,3,4)"},
 		{"clone-push-mpls", "clone(push_mpls(label=7,tc=0,ttl=64,bos=1,eth_type=0x8847),3),hash(l4(0)),set(skb_mark(1)),2"},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
