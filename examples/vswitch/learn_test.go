@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/b7cafead/datapath/dp"
-	dpio "github.com/b7cafead/datapath/io"
 	"github.com/b7cafead/datapath/internal/testpkt"
+	dpio "github.com/b7cafead/datapath/io"
 )
 
 // A learning datapath with three in-memory ports; the test sends frames
