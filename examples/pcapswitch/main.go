@@ -34,7 +34,7 @@ import (
 
 	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/dp"
-	"github.com/b7cafead/datapath/flow"
+	"github.com/b7cafead/datapath/internal/flowfile"
 	dpio "github.com/b7cafead/datapath/io"
 	"github.com/b7cafead/datapath/io/pcapfile"
 )
@@ -106,132 +106,6 @@ type config struct {
 	dumpFlows bool
 }
 
-// flowLine is a parsed line of the flow file.
-type flowLine struct {
-	file  string
-	text  string
-	line  int
-	ufid  flow.UFID // zero: derived from the key
-	match flow.Match
-	acts  actions.List
-}
-
-// splitUFID splits a leading "ufid:UUID" (followed by a comma or blanks,
-// as dpctl add-flow takes it and dump-flows -m prints it) off a flow line.
-func splitUFID(s string) (flow.UFID, string, error) {
-	if !strings.HasPrefix(s, "ufid:") {
-		return flow.UFID{}, s, nil
-	}
-	end := strings.IndexAny(s, ", \t")
-	if end < 0 {
-		end = len(s)
-	}
-	u, err := flow.ParseUFID(s[:end])
-	if err != nil {
-		return u, s, err
-	}
-	return u, strings.TrimLeft(s[end:], ", \t"), nil
-}
-
-// splitFlowLine separates a flow file line into its flow and action text.
-// It accepts "FLOW ACTIONS" (the two ovs-dpctl add-flow arguments) and the
-// dpctl/dump-flows form "FLOW, packets:N, ..., actions:ACTIONS"; a leading
-// UFID has been split off (splitUFID).
-func splitFlowLine(s string) (flowText, actText string, err error) {
-	if i := strings.Index(s, "actions:"); i >= 0 {
-		head := strings.TrimSpace(s[:i])
-		actText = strings.TrimSpace(s[i+len("actions:"):])
-		// Drop the statistics: everything from the first ", name:" at
-		// the top level (flow attributes are "name(" and never "name:").
-		depth := 0
-		for j := 0; j < len(head); j++ {
-			switch head[j] {
-			case '(':
-				depth++
-			case ')':
-				depth--
-			case ',':
-				if depth == 0 && isStat(head[j+1:]) {
-					return strings.TrimSpace(head[:j]), actText, nil
-				}
-			}
-		}
-		return strings.TrimSuffix(head, ","), actText, nil
-	}
-	// "FLOW ACTIONS": the flow ends at the first blank outside parentheses.
-	depth := 0
-	for j := 0; j < len(s); j++ {
-		switch s[j] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ' ', '\t':
-			if depth == 0 {
-				return s[:j], strings.TrimSpace(s[j:]), nil
-			}
-		}
-	}
-	if depth != 0 {
-		return "", "", errors.New("unbalanced parentheses in the flow")
-	}
-	return "", "", errors.New("want \"FLOW ACTIONS\"; found no actions")
-}
-
-// isStat reports whether s starts with " name:", a statistics field of a
-// dump-flows line.
-func isStat(s string) bool {
-	s = strings.TrimLeft(s, " ")
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == ':' {
-			return i > 0
-		}
-		if !(c >= 'a' && c <= 'z' || c == '_') {
-			return false
-		}
-	}
-	return false
-}
-
-func readFlows(name string, r io.Reader) ([]flowLine, error) {
-	var out []flowLine
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || text[0] == '#' {
-			continue
-		}
-		fail := func(err error) error {
-			return fmt.Errorf("%s:%d: %v: %s", name, n, err, text)
-		}
-		ufid, rest, err := splitUFID(text)
-		if err != nil {
-			return nil, fail(err)
-		}
-		ft, at, err := splitFlowLine(rest)
-		if err != nil {
-			return nil, fail(err)
-		}
-		m, err := flow.Parse(ft)
-		if err != nil {
-			return nil, fail(err)
-		}
-		acts, err := actions.Parse(at)
-		if err != nil {
-			return nil, fail(err)
-		}
-		out = append(out, flowLine{file: name, text: text, line: n, ufid: ufid, match: m, acts: acts})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	return out, nil
-}
-
 // result is what a run produced.
 type result struct {
 	d        *dp.Datapath
@@ -241,15 +115,10 @@ type result struct {
 }
 
 func (c *config) run() (*result, error) {
-	var lines []flowLine
+	var lines []flowfile.Line
 	if c.flows != "" {
-		f, err := os.Open(c.flows)
-		if err != nil {
-			return nil, err
-		}
-		lines, err = readFlows(c.flows, f)
-		f.Close()
-		if err != nil {
+		var err error
+		if lines, err = flowfile.ReadFile(c.flows); err != nil {
 			return nil, err
 		}
 	} else if len(c.in) == 0 && len(c.out) == 0 {
@@ -264,7 +133,7 @@ func (c *config) run() (*result, error) {
 
 // execute builds the datapath, installs the flows, replays the inputs and
 // closes everything.
-func execute(lines []flowLine, in, out portFiles,
+func execute(lines []flowfile.Line, in, out portFiles,
 	open func(string) (*pcapfile.Reader, error),
 	create func(string) (*pcapfile.Writer, error)) (res *result, err error) {
 
@@ -284,10 +153,10 @@ func execute(lines []flowLine, in, out portFiles,
 		nums[n] = true
 	}
 	for _, l := range lines {
-		if l.match.Mask.InPort != 0 {
-			nums[l.match.Key.InPort] = true
+		if l.Match.Mask.InPort != 0 {
+			nums[l.Match.Key.InPort] = true
 		}
-		outputPorts(l.acts, nums)
+		outputPorts(l.Actions, nums)
 	}
 	readers := map[uint32]*pcapfile.Reader{}
 	for _, n := range sortedPorts(nums) {
@@ -311,8 +180,8 @@ func execute(lines []flowLine, in, out portFiles,
 		}
 	}
 	for _, l := range lines {
-		if _, err := d.PutFlowUFID(l.ufid, l.match, l.acts, dp.PutCreate); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v: %s", l.file, l.line, describePutError(err), l.text)
+		if _, err := d.PutFlowUFID(l.UFID, l.Match, l.Actions, dp.PutCreate); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v: %s", l.File, l.No, describePutError(err), l.Text)
 		}
 	}
 
@@ -542,7 +411,7 @@ func demo(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	lines, err := readFlows("demo/flows.txt", bytes.NewReader(flows))
+	lines, err := flowfile.Read("demo/flows.txt", bytes.NewReader(flows))
 	if err != nil {
 		return err
 	}

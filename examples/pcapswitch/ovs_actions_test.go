@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/b7cafead/datapath/internal/flowfile"
 	"github.com/b7cafead/datapath/internal/ovsdummy"
 	"github.com/b7cafead/datapath/internal/testpkt"
 )
@@ -178,7 +179,7 @@ func TestActionsAgainstOVS(t *testing.T) {
 	o := ovsdummy.Start(t, 3)
 	var ours []string
 	for _, c := range append(append([]actionCase(nil), actionCases...), setCases...) {
-		f, a, err := splitFlowLine(c.ours)
+		f, a, err := flowfile.SplitLine(c.ours)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/b7cafead/datapath/internal/flowfile"
 	"github.com/b7cafead/datapath/internal/ovsdummy"
 	"github.com/b7cafead/datapath/internal/testpkt"
 )
@@ -165,7 +166,7 @@ func differential(t *testing.T, flows []string, pkts []timedFrame) int {
 	t.Helper()
 	o := ovsdummy.Start(t, 3)
 	for _, l := range flows {
-		f, a, err := splitFlowLine(l)
+		f, a, err := flowfile.SplitLine(l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -554,7 +555,7 @@ func TestDumpFormatAgainstOVS(t *testing.T) {
 		if err := o.Reset(); err != nil {
 			t.Fatal(err)
 		}
-		f, a, err := splitFlowLine(c)
+		f, a, err := flowfile.SplitLine(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -579,7 +580,7 @@ func TestDumpFormatAgainstOVS(t *testing.T) {
 		}
 	}
 	for i, c := range badCases {
-		f, a, err := splitFlowLine(c)
+		f, a, err := flowfile.SplitLine(c)
 		if err != nil {
 			t.Fatal(err)
 		}

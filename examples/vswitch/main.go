@@ -50,6 +50,7 @@ import (
 	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/dp"
 	"github.com/b7cafead/datapath/flow"
+	"github.com/b7cafead/datapath/internal/flowfile"
 	dpio "github.com/b7cafead/datapath/io"
 	"github.com/b7cafead/datapath/io/afpacket"
 	"github.com/b7cafead/datapath/io/afxdp"
@@ -134,15 +135,10 @@ func openPort(p portSpec) (dpio.Port, error) {
 }
 
 func serve(ctx context.Context, specs portList, flowsFile string, stdout, stderr io.Writer) (err error) {
-	var lines []flowLine
+	var lines []flowfile.Line
 	if flowsFile != "" {
-		f, err := os.Open(flowsFile)
-		if err != nil {
-			return err
-		}
-		lines, err = readFlows(flowsFile, f)
-		f.Close()
-		if err != nil {
+		var err error
+		if lines, err = flowfile.ReadFile(flowsFile); err != nil {
 			return err
 		}
 	}
@@ -177,11 +173,11 @@ func serve(ctx context.Context, specs portList, flowsFile string, stdout, stderr
 		l.ports = append(l.ports, no)
 	}
 	for _, fl := range lines {
-		if _, err := d.PutFlowUFID(fl.ufid, fl.match, fl.acts, dp.PutCreate); err != nil {
+		if _, err := d.PutFlowUFID(fl.UFID, fl.Match, fl.Actions, dp.PutCreate); err != nil {
 			if errors.Is(err, dp.ErrExist) {
 				err = fmt.Errorf("%v (File exists)", err)
 			}
-			return fmt.Errorf("%s:%d: %v: %s", fl.file, fl.line, err, fl.text)
+			return fmt.Errorf("%s:%d: %v: %s", fl.File, fl.No, err, fl.Text)
 		}
 	}
 	d.Start()

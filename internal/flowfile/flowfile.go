@@ -1,31 +1,43 @@
-package main
-
-// The flow file parser, the same as pcapswitch's.
+// Package flowfile reads the flow files of the example commands: one
+// datapath flow per line, in the text syntax of ovs-dpctl and ovs-appctl
+// dpctl/dump-flows.
+package flowfile
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/flow"
 )
 
-// flowLine is a parsed line of the flow file.
-type flowLine struct {
-	file  string
-	text  string
-	line  int
-	ufid  flow.UFID // zero: derived from the key
-	match flow.Match
-	acts  actions.List
+// ReadFile reads the flow file name (see Read).
+func ReadFile(name string) ([]Line, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(name, f)
 }
 
-// splitUFID splits a leading "ufid:UUID" (followed by a comma or blanks,
+// Line is a parsed line of a flow file.
+type Line struct {
+	File    string       // the file's name, as given to Read
+	Text    string       // the line, blanks trimmed
+	No      int          // the line number, from 1
+	UFID    flow.UFID    // zero: derived from the key
+	Match   flow.Match   // the flow
+	Actions actions.List // its actions
+}
+
+// SplitUFID splits a leading "ufid:UUID" (followed by a comma or blanks,
 // as dpctl add-flow takes it and dump-flows -m prints it) off a flow line.
-func splitUFID(s string) (flow.UFID, string, error) {
+func SplitUFID(s string) (flow.UFID, string, error) {
 	if !strings.HasPrefix(s, "ufid:") {
 		return flow.UFID{}, s, nil
 	}
@@ -40,11 +52,11 @@ func splitUFID(s string) (flow.UFID, string, error) {
 	return u, strings.TrimLeft(s[end:], ", \t"), nil
 }
 
-// splitFlowLine separates a flow file line into its flow and action text.
+// SplitLine separates a flow file line into its flow and action text.
 // It accepts "FLOW ACTIONS" (the two ovs-dpctl add-flow arguments) and the
 // dpctl/dump-flows form "FLOW, packets:N, ..., actions:ACTIONS"; a leading
-// UFID has been split off (splitUFID).
-func splitFlowLine(s string) (flowText, actText string, err error) {
+// UFID has been split off (SplitUFID).
+func SplitLine(s string) (flowText, actText string, err error) {
 	if i := strings.Index(s, "actions:"); i >= 0 {
 		head := strings.TrimSpace(s[:i])
 		actText = strings.TrimSpace(s[i+len("actions:"):])
@@ -101,8 +113,13 @@ func isStat(s string) bool {
 	return false
 }
 
-func readFlows(name string, r io.Reader) ([]flowLine, error) {
-	var out []flowLine
+// Read parses the flow file r, named name in error messages: one flow per
+// line, "FLOW ACTIONS" as ovs-dpctl add-flow takes them or a line as
+// ovs-appctl dpctl/dump-flows prints it, optionally led by "ufid:UUID";
+// blank lines and lines starting with # are skipped. An error names the
+// file and line.
+func Read(name string, r io.Reader) ([]Line, error) {
+	var out []Line
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	n := 0
@@ -115,11 +132,11 @@ func readFlows(name string, r io.Reader) ([]flowLine, error) {
 		fail := func(err error) error {
 			return fmt.Errorf("%s:%d: %v: %s", name, n, err, text)
 		}
-		ufid, rest, err := splitUFID(text)
+		ufid, rest, err := SplitUFID(text)
 		if err != nil {
 			return nil, fail(err)
 		}
-		ft, at, err := splitFlowLine(rest)
+		ft, at, err := SplitLine(rest)
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -131,7 +148,7 @@ func readFlows(name string, r io.Reader) ([]flowLine, error) {
 		if err != nil {
 			return nil, fail(err)
 		}
-		out = append(out, flowLine{file: name, text: text, line: n, ufid: ufid, match: m, acts: acts})
+		out = append(out, Line{File: name, Text: text, No: n, UFID: ufid, Match: m, Actions: acts})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
