@@ -75,11 +75,29 @@ func TestMain(m *testing.M) {
 // SIGINT must make vswitch print counters that show the packets and exit 0.
 func TestSwitchEndToEnd(t *testing.T) {
 	for _, backend := range []string{"afpacket", "afxdp"} {
-		t.Run(backend, func(t *testing.T) { testSwitch(t, backend) })
+		t.Run(backend, func(t *testing.T) { testSwitch(t, backend, "") })
 	}
+	// A flow file's flows are installed first and take precedence: here
+	// ARP crosses by a fixed flow, the rest by learned flows.
+	t.Run("afpacket-flows", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "flows.txt")
+		err := os.WriteFile(file, []byte("# ARP both ways\n"+
+			"in_port(1),eth(),eth_type(0x0806),arp() 2\n"+
+			"in_port(2),eth(),eth_type(0x0806),arp() 1\n"), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := testSwitch(t, "afpacket", file)
+		// The two ARP flows and the two learned ones.
+		if !strings.Contains(sum, "flows: 4\n") {
+			t.Errorf("summary does not show 4 flows (2 from the file, 2 learned)")
+		}
+	})
 }
 
-func testSwitch(t *testing.T, backend string) {
+// testSwitch runs vswitch between two hosts, pings, stops it and returns
+// its summary.
+func testSwitch(t *testing.T, backend, flowsFile string) string {
 	netnstest.Require(t)
 	netnstest.RequireCommand(t, "ping", "iputils-ping")
 	bin := build(t)
@@ -96,7 +114,11 @@ func testSwitch(t *testing.T, backend string) {
 		}
 	}
 
-	cmd := exec.Command("ip", "netns", "exec", sw.Name, bin, "-port", backend+":sw1", "-port", backend+":sw2")
+	args := []string{"netns", "exec", sw.Name, bin, "-port", backend + ":sw1", "-port", backend + ":sw2"}
+	if flowsFile != "" {
+		args = append(args, "-flows", flowsFile)
+	}
+	cmd := exec.Command("ip", args...)
 	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -172,6 +194,7 @@ func testSwitch(t *testing.T, backend string) {
 	if !regexp.MustCompile(`installed: [1-9]`).MatchString(sum) {
 		t.Errorf("summary shows no installed flows")
 	}
+	return sum
 }
 
 func lastLine(s string) string {
