@@ -160,11 +160,17 @@ func testSwitch(t *testing.T, backend, flowsFile string) string {
 	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
+	sent := time.Now()
 	select {
 	case err := <-done:
 		exited = true
 		if err != nil {
 			t.Fatalf("vswitch after SIGINT: %v", err)
+		}
+		if el := time.Since(sent); el > time.Second {
+			t.Errorf("vswitch took %v to exit after SIGINT, want at most a second", el.Round(time.Millisecond))
+		} else {
+			t.Logf("exited %v after SIGINT", el.Round(time.Millisecond))
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("vswitch did not exit within 5s of SIGINT")
