@@ -167,19 +167,7 @@ func (f *formatter) tunnelKey(k, a *Key) {
 		f.gtpuOpts(k, &exactMask)
 	}
 	f.b = append(f.b, "flags("...)
-	first := true
-	for i, n := range tunFlagNames {
-		if flags&(1<<i) != 0 {
-			if !first {
-				f.b = append(f.b, '|')
-			}
-			f.b = append(f.b, n...)
-			first = false
-		}
-	}
-	if first {
-		f.b = append(f.b, '0')
-	}
+	f.b = appendTunFlagList(f.b, flags)
 	f.b = append(f.b, ')')
 	f.end()
 }

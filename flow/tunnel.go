@@ -491,19 +491,7 @@ func (f *formatter) tunFlags(k, m *Key, hasID bool) {
 	}
 	f.b = append(f.b, "flags("...)
 	if fm == TunFlagMask {
-		first := true
-		for i, n := range tunFlagNames {
-			if fv&(1<<i) != 0 {
-				if !first {
-					f.b = append(f.b, '|')
-				}
-				f.b = append(f.b, n...)
-				first = false
-			}
-		}
-		if first {
-			f.b = append(f.b, '0')
-		}
+		f.b = appendTunFlagList(f.b, fv)
 	} else {
 		for i, n := range tunFlagNames {
 			if fm&(1<<i) != 0 {
@@ -668,4 +656,23 @@ func AppendGeneveOpts(dst []byte, k, m *Key) []byte {
 	f := formatter{b: dst, start: len(dst)}
 	f.geneveOpts(k, m)
 	return f.b
+}
+
+// appendTunFlagList appends the names of the tunnel flags set in fv joined
+// by '|', or "0" when none is.
+func appendTunFlagList(dst []byte, fv uint16) []byte {
+	first := true
+	for i, n := range tunFlagNames {
+		if fv&(1<<i) != 0 {
+			if !first {
+				dst = append(dst, '|')
+			}
+			dst = append(dst, n...)
+			first = false
+		}
+	}
+	if first {
+		dst = append(dst, '0')
+	}
+	return dst
 }
