@@ -6,20 +6,38 @@
 #
 #   ns-a (va) ==veth== (pa) [switch in ns-sw] (pb) ==veth== (vb) ns-b
 #
-# trafgen sends 64-byte UDP frames (60 bytes + FCS) from va for DURATION
-# seconds; "sent" is va's tx counter, "delivered" is vb's rx counter.
+# trafgen, pinned to CPU 0, sends 64-byte UDP frames (60 bytes + FCS)
+# from va for DURATION seconds; "sent" is va's tx counter, "delivered" is
+# vb's rx counter. The userspace switches (vswitch, ovs-vswitchd) are
+# pinned to CPU 1 (SWITCH_CPU); the Linux bridge forwards in the sender's
+# softirq on CPU 0. The frames are addressed to a MAC address that vb
+# does not own (SINK=otherhost, the default), so ns-b's stack drops them
+# on arrival; SINK=host addresses them to vb itself, and then ns-b's
+# stack answers each with an ICMP port unreachable attempt, a cost that
+# lands on whichever CPU delivers the frame. The bridge is given a static
+# forwarding entry for the sink address, so it forwards rather than
+# floods. Each result line is followed by the CPU time spent in each mode
+# on CPUs 0 and 1 during the run (clock ticks, from /proc/stat).
 # Every address is inside the namespaces this script creates; the
 # namespaces, the processes it started (by PID) and the temp dir are
 # removed on exit, even on failure.
 #
 # Usage (root): bench/veth.sh [DURATION_SECONDS]   (default 5)
-# Needs: go, trafgen (netsniff-ng), ovs-vswitchd, ovsdb-server, ethtool.
+#   SWITCHES="vswitch-afpacket vswitch-afxdp ovs-netdev linux-bridge"
+#   selects what to run (default all); SWITCH_CPU=1; SINK=otherhost|host.
+# Needs: go, trafgen (netsniff-ng), ovs-vswitchd, ovsdb-server, ethtool,
+# bridge (iproute2), taskset (util-linux).
 set -u
 DUR=${1:-5}
 case $DUR in '' | *[!0-9]* | 0) echo "veth.sh: bad duration" >&2; exit 2 ;; esac
 [ "$DUR" -le 60 ] || { echo "veth.sh: duration above 60 s" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "veth.sh: must run as root" >&2; exit 2; }
-for p in go trafgen ovs-vswitchd ovsdb-server ovsdb-tool ovs-vsctl ovs-ofctl ethtool; do
+SWITCHES=${SWITCHES:-vswitch-afpacket vswitch-afxdp ovs-netdev linux-bridge}
+SWITCH_CPU=${SWITCH_CPU:-1}
+SINK=${SINK:-otherhost}
+case $SINK in otherhost | host) ;; *) echo "veth.sh: SINK must be otherhost or host" >&2; exit 2 ;; esac
+want() { case " $SWITCHES " in *" $1 "*) return 0 ;; esac; return 1; }
+for p in go trafgen ovs-vswitchd ovsdb-server ovsdb-tool ovs-vsctl ovs-ofctl ethtool bridge taskset; do
 	command -v $p >/dev/null || { echo "veth.sh: $p missing" >&2; exit 2; }
 done
 
@@ -65,6 +83,8 @@ inW ethtool -K pa tx off tso off gso off >/dev/null 2>&1
 inW ethtool -K pb tx off tso off gso off >/dev/null 2>&1
 MACA=$(inA cat /sys/class/net/va/address)
 MACB=$(inB cat /sys/class/net/vb/address)
+# The sink address: a locally administered MAC no interface here owns.
+[ $SINK = otherhost ] && MACB=02:00:00:00:99:02
 inA ip neigh replace 10.99.0.2 lladdr $MACB dev va
 
 # 64-byte frame on the wire: 14 Ethernet + 20 IPv4 + 8 UDP + 18 payload.
@@ -87,11 +107,16 @@ run() {
 	local name=$1 tx0 rx0 tx1 rx1
 	sleep 1
 	tx0=$(cnt $NSA va tx_packets); rx0=$(cnt $NSB vb rx_packets)
-	inA timeout -s INT $DUR trafgen --dev va --conf "$TMP/frame.cfg" --cpu 0 -q >"$TMP/trafgen-$name.log" 2>&1
+	grep '^cpu[01] ' /proc/stat >"$TMP/stat0"
+	# One trafgen process (--cpus 1), on CPU 0.
+	inA timeout -s INT $DUR taskset -c 0 trafgen --dev va --conf "$TMP/frame.cfg" --cpus 1 \
+		>"$TMP/trafgen-$name.log" 2>&1
+	grep '^cpu[01] ' /proc/stat >"$TMP/stat1"
 	sleep 1
 	tx1=$(cnt $NSA va tx_packets); rx1=$(cnt $NSB vb rx_packets)
 	local sent=$((tx1 - tx0)) del=$((rx1 - rx0))
 	printf "RESULT %-16s sent %10d delivered %10d delivered_pps %9d\n" $name $sent $del $((del / DUR))
+	paste "$TMP/stat0" "$TMP/stat1" | awk '{printf "  %s ticks: user %d sys %d softirq %d idle %d\n", $1, $13-$2, $15-$4, $19-$8, $16-$5}'
 	eval "PPS_${name//-/_}=$((del / DUR))"
 }
 
@@ -106,7 +131,8 @@ stop_pid() { # stop_pid PID: SIGINT, wait up to 5 s, then SIGKILL
 # (a), (b) examples/vswitch, flows preinstalled both ways.
 printf 'in_port(1),eth(),eth_type(0x0800),ipv4() 2\nin_port(2),eth(),eth_type(0x0800),ipv4() 1\n' >"$TMP/flows.txt"
 for backend in afpacket afxdp; do
-	ip netns exec $NSW "$TMP/vswitch" -port $backend:pa -port $backend:pb -flows "$TMP/flows.txt" \
+	want vswitch-$backend || continue
+	ip netns exec $NSW taskset -c $SWITCH_CPU "$TMP/vswitch" -port $backend:pa -port $backend:pb -flows "$TMP/flows.txt" \
 		>"$TMP/vswitch-$backend.out" 2>&1 &
 	pid=$!; PIDS+=($pid)
 	for i in $(seq 50); do grep -q ready "$TMP/vswitch-$backend.out" && break; sleep 0.1; done
@@ -120,6 +146,7 @@ for backend in afpacket afxdp; do
 done
 
 # (c) OVS userspace datapath, private instance in ns-sw.
+if want ovs-netdev; then
 O=$TMP/ovs
 mkdir -p $O
 export OVS_RUNDIR=$O OVS_LOGDIR=$O OVS_DBDIR=$O OVS_SYSCONFDIR=$O
@@ -130,7 +157,7 @@ PIDS+=($!)
 for i in $(seq 50); do [ -S $O/db.sock ] && break; sleep 0.1; done
 VSCTL="ovs-vsctl --db=unix:$O/db.sock --timeout=10"
 $VSCTL --no-wait init
-ip netns exec $NSW ovs-vswitchd --disable-system --no-chdir --pidfile=$O/vs.pid --log-file=$O/vs.log \
+ip netns exec $NSW taskset -c $SWITCH_CPU ovs-vswitchd --disable-system --no-chdir --pidfile=$O/vs.pid --log-file=$O/vs.log \
 	--unixctl=$O/vs.ctl unix:$O/db.sock >/dev/null 2>&1 &
 OVSPID=$!; PIDS+=($OVSPID)
 for i in $(seq 50); do [ -S $O/vs.ctl ] && break; sleep 0.1; done
@@ -146,14 +173,18 @@ else
 fi
 inW $VSCTL del-br brx 2>/dev/null
 stop_pid $OVSPID
+fi
 
 # (d) Linux bridge in ns-sw.
+if want linux-bridge; then
 inW ip link add brv type bridge
 inW ip link set pa master brv
 inW ip link set pb master brv
 inW ip link set brv up
+[ $SINK = otherhost ] && inW bridge fdb add $MACB dev pb master static
 run linux-bridge
 inW ip link del brv
+fi
 
 echo
 printf "%-18s %12s %10s %10s\n" backend delivered_pps vs_ovs vs_bridge
