@@ -4,6 +4,7 @@
 // Usage:
 //
 //	vswitch -port BACKEND:IFACE [-port BACKEND:IFACE ...] [-flows FILE]
+//	        [-max-idle DURATION] [-mac-age DURATION]
 //
 // Each -port attaches one interface; ports are numbered 1, 2, ... in the
 // order the flags give them. BACKEND is afpacket (io/afpacket, works on
@@ -15,8 +16,13 @@
 // both Ethernet addresses that outputs to the learned port is installed;
 // otherwise (unknown, broadcast or multicast destination) the packet is
 // flooded to every other port and nothing is installed. When an address
-// moves to another port, every flow is flushed so that none keeps sending
-// to the old one.
+// moves to another port, the flows it learned to and from that address
+// are deleted so that none keeps sending to the old port.
+//
+// Learned state ages as in OVS: a learned flow idle for -max-idle (10 s)
+// is removed, and an address not seen for -mac-age (300 s) is forgotten,
+// with the flows to it. A hit on a learned flow counts as its source
+// address being seen. Flows from -flows never age.
 //
 // -flows FILE installs flows before forwarding starts, one per line in
 // the format pcapswitch reads ("FLOW ACTIONS" as ovs-dpctl add-flow takes
@@ -44,12 +50,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
+	"time"
 
-	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/dp"
-	"github.com/b7cafead/datapath/flow"
 	"github.com/b7cafead/datapath/internal/flowfile"
 	dpio "github.com/b7cafead/datapath/io"
 	"github.com/b7cafead/datapath/io/afpacket"
@@ -98,9 +102,16 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(stderr)
 	var ports portList
 	var flowsFile string
+	var maxIdle, macAge time.Duration
 	fs.Var(&ports, "port", "`BACKEND:IFACE` attaches an interface as the next port; BACKEND is afpacket or afxdp (repeatable)")
 	fs.StringVar(&flowsFile, "flows", "", "`FILE` of flows to install first, one \"FLOW ACTIONS\" per line")
+	fs.DurationVar(&maxIdle, "max-idle", defaultMaxIdle, "remove a learned flow idle for `DURATION`")
+	fs.DurationVar(&macAge, "mac-age", defaultMACAge, "forget a learned address not seen for `DURATION`")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if maxIdle <= 0 || macAge <= 0 {
+		fmt.Fprintln(stderr, "vswitch: -max-idle and -mac-age must be positive")
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -117,7 +128,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return 1
 		}
 	}
-	if err := serve(ctx, ports, flowsFile, stdout, stderr); err != nil {
+	if err := serve(ctx, ports, flowsFile, maxIdle, macAge, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "vswitch:", err)
 		return 1
 	}
@@ -134,7 +145,7 @@ func openPort(p portSpec) (dpio.Port, error) {
 	return nil, fmt.Errorf("unknown backend %q", p.backend)
 }
 
-func serve(ctx context.Context, specs portList, flowsFile string, stdout, stderr io.Writer) (err error) {
+func serve(ctx context.Context, specs portList, flowsFile string, maxIdle, macAge time.Duration, stdout, stderr io.Writer) (err error) {
 	var lines []flowfile.Line
 	if flowsFile != "" {
 		var err error
@@ -143,7 +154,7 @@ func serve(ctx context.Context, specs portList, flowsFile string, stdout, stderr
 		}
 	}
 
-	l := &learner{macs: map[macKey]uint32{}}
+	l := newLearner(nil, maxIdle, macAge)
 	d := dp.New(dp.Config{Name: "vswitch", Upcall: l.upcall})
 	closed := false
 	defer func() {
@@ -181,9 +192,17 @@ func serve(ctx context.Context, specs portList, flowsFile string, stdout, stderr
 		}
 	}
 	d.Start()
+	stopAge := make(chan struct{})
+	aged := make(chan struct{})
+	go func() {
+		defer close(aged)
+		l.age(d, time.Second, stopAge)
+	}()
 	fmt.Fprintf(stderr, "vswitch: ready: %d ports, %d flows from the flow file\n", len(specs), len(lines))
 
 	<-ctx.Done()
+	close(stopAge)
+	<-aged
 	// Take the counters after the pollers have stopped: Close stops them
 	// and the counters stay readable.
 	closed = true
@@ -218,89 +237,7 @@ func printSummary(w io.Writer, d *dp.Datapath, specs portList, l *learner) {
 		fmt.Fprintf(bw, "    RX bytes:%d  TX bytes:%d\n", s.RxBytes, s.TxBytes)
 	}
 	l.mu.Lock()
-	fmt.Fprintf(bw, "learned: %d addresses, flooded: %d, installed: %d, moves: %d\n",
-		len(l.macs), l.flooded, l.installed, l.moves)
+	fmt.Fprintf(bw, "learned: %d addresses, flooded: %d, installed: %d, moves: %d, aged: %d addresses, %d flows\n",
+		len(l.macs), l.flooded, l.installed, l.moves, l.aged, l.expired)
 	l.mu.Unlock()
-}
-
-// macKey is a learned address on a VLAN (0: untagged).
-type macKey struct {
-	vlan uint16
-	mac  [6]byte
-}
-
-// learner is the MAC-learning slow path.
-type learner struct {
-	ports []uint32 // every port, set before the datapath starts
-
-	mu                        sync.Mutex
-	macs                      map[macKey]uint32
-	flooded, installed, moves uint64
-}
-
-func vlanOf(k *flow.Key) uint16 {
-	if k.VlanTCI[0]&flow.VLANCFI == 0 {
-		return 0
-	}
-	return k.VlanTCI[0] & 0x0fff
-}
-
-// upcall handles a miss: learn, then install a flow or flood.
-func (l *learner) upcall(u *dp.Upcall) {
-	if u.Type != dp.UpcallMiss {
-		return
-	}
-	k := &u.Key
-	vlan := vlanOf(k)
-	moved := false
-	l.mu.Lock()
-	if k.EthSrc[0]&1 == 0 { // never learn a multicast source
-		src := macKey{vlan, k.EthSrc}
-		if old, ok := l.macs[src]; ok && old != u.InPort {
-			moved = true
-			l.moves++
-		}
-		l.macs[src] = u.InPort
-	}
-	out, known := uint32(0), false
-	if k.EthDst[0]&1 == 0 {
-		out, known = l.macs[macKey{vlan, k.EthDst}]
-	}
-	if known && out != u.InPort {
-		l.installed++
-	} else {
-		l.flooded++
-	}
-	l.mu.Unlock()
-	if moved {
-		// Flows that send to the address's old port are now wrong.
-		u.Datapath().FlushFlows()
-	}
-
-	if known && out == u.InPort {
-		return // the destination is on the port it came from: drop
-	}
-	if known {
-		var m flow.Match
-		m.Key.InPort, m.Mask.InPort = u.InPort, ^uint32(0)
-		m.Key.EthSrc, m.Key.EthDst = k.EthSrc, k.EthDst
-		m.Mask.EthSrc = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-		m.Mask.EthDst = m.Mask.EthSrc
-		m.Key.VlanTCI[0], m.Mask.VlanTCI[0] = k.VlanTCI[0]&(flow.VLANCFI|0x0fff), flow.VLANCFI|0x0fff
-		if _, err := u.Install(m, actions.List{actions.Output(out)}); err == nil {
-			return
-		}
-		// Could not install (a -flows flow overlaps): just send it.
-		u.Execute(actions.List{actions.Output(out)})
-		return
-	}
-	flood := make(actions.List, 0, len(l.ports))
-	for _, p := range l.ports {
-		if p != u.InPort {
-			flood = append(flood, actions.Output(p))
-		}
-	}
-	if len(flood) > 0 {
-		u.Execute(flood)
-	}
 }
