@@ -71,8 +71,9 @@ func TestMain(m *testing.M) {
 //
 //	ns1 eth0 (10.232.0.1) -- sw1 [port 1]  vswitch  [port 2] sw2 -- ns2 eth0 (10.232.0.2)
 //
-// Ping must work between the hosts through the learning switch, and
-// SIGINT must make vswitch print counters that show the packets and exit 0.
+// Ping and a TCP transfer (iperf3) must work between the hosts through the
+// learning switch, and SIGINT must make vswitch print counters that show
+// the packets and exit 0.
 func TestSwitchEndToEnd(t *testing.T) {
 	for _, backend := range []string{"afpacket", "afxdp"} {
 		t.Run(backend, func(t *testing.T) { testSwitch(t, backend, "") })
@@ -104,10 +105,10 @@ func testSwitch(t *testing.T, backend, flowsFile string) string {
 	sw, ns1, ns2 := netnstest.New(t), netnstest.New(t), netnstest.New(t)
 	netnstest.Veth(t, ns1, "eth0", sw, "sw1")
 	netnstest.Veth(t, ns2, "eth0", sw, "sw2")
-	_, err := exec.LookPath("ethtool")
+	_, ethtoolErr := exec.LookPath("ethtool")
 	for i, ns := range []*netnstest.NS{ns1, ns2} {
 		ns.IP("addr", "add", "10.232.0."+strconv.Itoa(i+1)+"/24", "dev", "eth0")
-		if err == nil {
+		if ethtoolErr == nil {
 			// Frames cross a userspace switch: they must carry their
 			// checksums (see io/afpacket's documentation).
 			ns.Exec("ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off")
@@ -156,6 +157,13 @@ func testSwitch(t *testing.T, backend, flowsFile string) string {
 		t.Fatalf("ping from ns1 to ns2 through vswitch failed: %v", err)
 	}
 	t.Logf("ping: %s", lastLine(out))
+	t.Run("iperf3", func(t *testing.T) {
+		if ethtoolErr != nil {
+			t.Skip("skipping: ethtool not found on PATH (install ethtool) to turn off the hosts' checksum offload")
+		}
+		got := netnstest.Iperf3(t, ns2, ns1, "10.232.0.2", 2)
+		t.Logf("iperf3 through vswitch on %s: %.1f MB received in 2 s, %.0f Mbit/s", backend, got.Bytes/1e6, got.BitsPerSecond/1e6)
+	})
 
 	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -259,38 +258,8 @@ func TestDatapathEndToEnd(t *testing.T) {
 		if !offloadsOff {
 			t.Skip("skipping: ethtool not found on PATH (install ethtool) to turn off the hosts' checksum offload")
 		}
-		netnstest.RequireCommand(t, "iperf3", "iperf3")
-		ns2.Start("iperf3", "-s", "-1", "-B", "10.231.0.2", "-p", "5201")
-		type report struct {
-			Error string `json:"error"`
-			End   struct {
-				SumReceived struct {
-					Bytes         float64 `json:"bytes"`
-					BitsPerSecond float64 `json:"bits_per_second"`
-				} `json:"sum_received"`
-			} `json:"end"`
-		}
-		var res report
-		for try := 0; ; try++ {
-			out, err := ns1.TryExec(30*time.Second, "iperf3", "-c", "10.231.0.2", "-p", "5201", "-t", "2", "-J")
-			res = report{}
-			if jerr := json.Unmarshal([]byte(out), &res); jerr != nil {
-				t.Fatalf("iperf3 -t 2 from ns1 to ns2: %v (%v)\n%s", err, jerr, out)
-			}
-			if strings.Contains(res.Error, "connect") && try < 20 {
-				time.Sleep(200 * time.Millisecond) // the server is not listening yet
-				continue
-			}
-			if err != nil || res.Error != "" {
-				t.Fatalf("iperf3 -t 2 from ns1 to ns2: %v: %s", err, res.Error)
-			}
-			break
-		}
-		got := res.End.SumReceived
+		got := netnstest.Iperf3(t, ns2, ns1, "10.231.0.2", 2)
 		t.Logf("iperf3: %.1f MB received in 2 s, %.0f Mbit/s", got.Bytes/1e6, got.BitsPerSecond/1e6)
-		if got.Bytes == 0 {
-			t.Errorf("iperf3 received nothing")
-		}
 	})
 }
 
