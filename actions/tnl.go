@@ -75,6 +75,10 @@ const (
 	// DropPopUnsupported: the payload is not Ethernet (GRE or VXLAN-GPE
 	// carrying a layer 3 packet): the datapath handles Ethernet only.
 	DropPopUnsupported
+
+	// NumTunnelDrops is one more than the largest reason, for tables
+	// indexed by reason.
+	NumTunnelDrops
 )
 
 var tunnelDropNames = [...]string{

@@ -103,6 +103,24 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 	}
 }
 
+// TunnelPort implements actions.Tunneler: it returns port's tunnel
+// state if it is a tunnel port.
+func (w *Worker) TunnelPort(port uint32) *actions.TunnelPort {
+	if v := (*w.d.ports.Load())[port]; v != nil {
+		return v.tnl
+	}
+	return nil
+}
+
+// TunnelDrop implements actions.Tunneler: the packet is counted as
+// dropped for the reason given.
+func (w *Worker) TunnelDrop(r actions.TunnelDrop) {
+	w.nout++ // accounted for here, not as an action drop
+	if int(r) < len(w.d.tunnelDrops) {
+		w.d.tunnelDrops[r].Add(1)
+	}
+}
+
 type outQueue struct {
 	port uint32
 	pkts []*dpio.Packet
