@@ -47,29 +47,35 @@ func BenchmarkActions(b *testing.B) {
 }
 
 // BenchmarkTunnel measures tnl_push (then an output) and tnl_pop (to a
-// sink that takes the decapsulated packet) on a 64-byte inner frame.
-// Each iteration first restores the frame (a 64 or 114-byte copy), as the
-// actions change it.
+// sink that takes the decapsulated packet) on a 64-byte inner frame, and
+// with UDP checksums on a 1400-byte one. Each iteration first restores
+// the frame (a copy), as the actions change it.
 func BenchmarkTunnel(b *testing.B) {
-	inner := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000, Payload: make([]byte, 22)})
-	encap := func(push string) []byte {
+	small := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000, Payload: make([]byte, 22)})
+	large := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000, Payload: make([]byte, 1400-42)})
+	encap := func(inner []byte, push string) []byte {
 		s := newTunSink()
 		var x actions.Executor
 		run(&x, newPkt(inner), mustParse(b, push+",1"), s)
 		return s.outs[0].data
 	}
-	for _, bm := range []struct{ name, acts, frame string }{
-		{"push-vxlan", pushVXLAN + ",2", ""},
-		{"push-vxlan-ipv6-csum", pushVXLAN6 + ",2", ""},
-		{"push-gre-csum-seq", pushGRE + ",2", ""},
-		{"pop-vxlan", "tnl_pop(4789)", pushVXLAN},
-		{"pop-geneve-opts", "tnl_pop(6081)", pushGeneve},
-		{"pop-vxlan-ipv6-csum", "tnl_pop(4789)", pushVXLAN6},
+	for _, bm := range []struct {
+		name, acts, frame string
+		inner             []byte
+	}{
+		{"push-vxlan", pushVXLAN + ",2", "", small},
+		{"push-vxlan-ipv6-csum", pushVXLAN6 + ",2", "", small},
+		{"push-vxlan-ipv6-csum-1400", pushVXLAN6 + ",2", "", large},
+		{"push-gre-csum-seq", pushGRE + ",2", "", small},
+		{"pop-vxlan", "tnl_pop(4789)", pushVXLAN, small},
+		{"pop-geneve-opts", "tnl_pop(6081)", pushGeneve, small},
+		{"pop-vxlan-ipv6-csum", "tnl_pop(4789)", pushVXLAN6, small},
+		{"pop-vxlan-ipv6-csum-1400", "tnl_pop(4789)", pushVXLAN6, large},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
-			frame := inner
+			frame := bm.inner
 			if bm.frame != "" {
-				frame = encap(bm.frame)
+				frame = encap(bm.inner, bm.frame)
 			}
 			l := mustParse(b, bm.acts)
 			pkt := newPkt(frame)
