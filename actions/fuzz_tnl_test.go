@@ -11,10 +11,29 @@ import (
 // FuzzPopTunnel decapsulates arbitrary frames as each tunnel type: it
 // must not panic; a packet it accepts loses a prefix of its bytes and
 // gets a tunnel key, and one it refuses is left unchanged with no tunnel
-// key. The seeds are encapsulations the executor made (testdata/fuzz).
+// key. Each frame is also encapsulated by every tunnel type and
+// decapsulated again, which must give it back. The seeds are
+// encapsulations the executor made (testdata/fuzz).
 func FuzzPopTunnel(f *testing.F) {
 	f.Add(innerFrame())
+	var x actions.Executor
+	pushes := []string{pushVXLAN, pushVXLANc, pushGeneve, pushGRE, pushVXLAN6, pushGRE6}
+	ports := []string{"4789", "4789", "6081", "3", "4789", "3"}
 	f.Fuzz(func(t *testing.T, frame []byte) {
+		for i, push := range pushes {
+			s := newTunSink()
+			x.Reset()
+			run(&x, newPkt(frame), mustParse(t, push+",1"), s)
+			if len(s.outs) != 1 {
+				t.Fatalf("%s: outputs %v", push, s.outs)
+			}
+			s2 := newTunSink()
+			x.Reset()
+			run(&x, newPkt(s.outs[0].data), mustParse(t, "tnl_pop("+ports[i]+")"), s2)
+			if len(s2.recirc) != 1 || !bytes.Equal(s2.recirc[0].data, frame) {
+				t.Fatalf("%s then tnl_pop: drops %v, got %v, want %x", push, s2.drops, s2.recirc, frame)
+			}
+		}
 		for _, typ := range []uint32{actions.TunnelVXLAN, actions.TunnelGeneve, actions.TunnelGRE} {
 			pkt := newPkt(frame)
 			var k flow.Key
