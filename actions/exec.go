@@ -271,7 +271,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			var h uint32
 			switch a.Hash.Alg {
 			case HashL4:
-				h = dpHashL4(key, a.Hash.Basis)
+				h = dpHashL4(rss(sink, key), a.Hash.Basis)
 			case HashSymL4:
 				// Of the packet as it is now, as OVS extracts it.
 				var fk flow.Key
@@ -300,7 +300,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			cut, trunc = 0, false
 			tp := tn.TunnelPort(a.TunnelPush.TunnelPort)
-			if tp == nil || !pushTunnel(pkt, a.TunnelPush, tp, tunnelRSS(key)) {
+			if tp == nil || !pushTunnel(pkt, a.TunnelPush, tp, rss(sink, key)) {
 				tn.TunnelDrop(DropTunnelPush)
 				return true
 			}
@@ -341,7 +341,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				continue
 			}
 			k.InPort = a.Port
-			tn.Recirculate(p, k)
+			tn.TunnelReceive(p, k)
 		case TypeCTClear:
 			if !own {
 				key, own = x.ownKey(key), true

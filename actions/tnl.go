@@ -26,15 +26,18 @@ func (t *TunnelPort) NextSeq() uint32 { return t.seq.Add(1) - 1 }
 func (t *TunnelPort) udp() bool { return t.Type == TunnelVXLAN || t.Type == TunnelGeneve }
 
 // Tunneler is implemented by a Sink whose datapath has tunnel ports;
-// without it, tnl_push and tnl_pop are refused. A decapsulated packet
-// goes back into the datapath through Recirculate, with its key's in_port
-// set to the tunnel port and its tunnel fields filled, as OVS's userspace
-// datapath recirculates it.
+// without it, tnl_push and tnl_pop are refused.
 type Tunneler interface {
-	Recirculator
 	// TunnelPort returns datapath port port if it is a tunnel port, or
 	// nil.
 	TunnelPort(port uint32) *TunnelPort
+	// TunnelReceive takes a packet tnl_pop decapsulated back into the
+	// datapath, as OVS's userspace datapath recirculates it: key's
+	// in_port is the tunnel port, its tunnel fields are what the outer
+	// headers carried, and its other metadata (recirc_id, dp_hash,
+	// skb_priority, skb_mark, conntrack) carry over; the headers are to
+	// be extracted anew. pkt and key are lent as for Recirculate.
+	TunnelReceive(pkt *dpio.Packet, key *flow.Key)
 	// TunnelDrop is told of each packet tnl_push or tnl_pop dropped,
 	// and why.
 	TunnelDrop(reason TunnelDrop)
@@ -211,10 +214,6 @@ func pseudoHeader(ip []byte, v6 bool) uint32 {
 	hl := int(ip[0]&0xf) * 4
 	return sum16(ip[12:20]) + uint32(ip[9]) + uint32(be.Uint16(ip[2:])-uint16(hl))
 }
-
-// tunnelRSS is the RSS hash that OVS's userspace datapath gives a
-// packet with key k, from which tnl_push takes the UDP source port.
-func tunnelRSS(k *flow.Key) uint32 { return hash5Tuple(k) }
 
 // PopTunnel removes the outer headers of a packet that arrived through
 // a tunnel port of type typ (TunnelVXLAN, TunnelGeneve or TunnelGRE), as

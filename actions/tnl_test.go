@@ -33,7 +33,7 @@ func newTunSink() *tunSink {
 	}}
 }
 
-func (s *tunSink) Recirculate(p *dpio.Packet, k *flow.Key) {
+func (s *tunSink) TunnelReceive(p *dpio.Packet, k *flow.Key) {
 	s.recirc = append(s.recirc, recirced{append([]byte(nil), p.Bytes()...), *k})
 }
 
@@ -490,7 +490,7 @@ type countTunSink struct {
 }
 
 func (s *countTunSink) Output(uint32, *dpio.Packet)             { s.out++ }
-func (s *countTunSink) Recirculate(*dpio.Packet, *flow.Key)     { s.recirc++ }
+func (s *countTunSink) TunnelReceive(*dpio.Packet, *flow.Key)   { s.recirc++ }
 func (s *countTunSink) TunnelPort(p uint32) *actions.TunnelPort { return s.ports[p] }
 func (s *countTunSink) TunnelDrop(actions.TunnelDrop)           {}
 func (s *countTunSink) reset()                                  {}

@@ -146,3 +146,45 @@ func TestTunnelEndToEnd(t *testing.T) {
 		t.Errorf("%v allocations per round trip", n)
 	}
 }
+
+// TestTunnelSourcePortAfterRecirc checks that the UDP source port of a
+// packet pushed after a recirculation comes from the packet as it was
+// received, as OVS keeps its RSS hash, not from headers an earlier pass
+// changed; and that a decapsulated packet gets the hash of its inner
+// headers.
+func TestTunnelSourcePortAfterRecirc(t *testing.T) {
+	r := newRig(t, Config{}, 3)
+	if _, err := r.d.AddPortConfig(4789, nil, PortConfig{Type: PortVXLAN}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", tnlPushVXLAN+",3")
+	r.put(t, "in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", "set(ipv4(src=10.5.5.5)),recirc(1)")
+	r.put(t, "recirc_id(1),in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", tnlPushVXLAN+",3")
+	// Decapsulated on port 3, pushed again.
+	r.put(t, "in_port(3),eth(),eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=4789)", "tnl_pop(4789)")
+	r.put(t, "tunnel(tun_id=0x7b,src=1.1.2.88,dst=1.1.2.92,ttl=64,flags(-df-csum+key)),in_port(4789),eth(),eth_type(0x0800),ipv4(frag=no)", tnlPushVXLAN+",1")
+	srcPort := func(in uint32, f []byte, out uint32) uint16 {
+		t.Helper()
+		r.d.Process(in, batchOf(f))
+		got := drain(r.far[out])
+		if len(got) != 1 {
+			t.Fatalf("port %d got %d packets", out, len(got))
+		}
+		return be16(got[0][34:])
+	}
+	p := testpkt.UDP(testpkt.Frame{IPSrc: "10.0.0.1", IPDst: "10.0.0.2", SrcPort: 1234, DstPort: 80})
+	q := testpkt.UDP(testpkt.Frame{IPSrc: "10.5.5.5", IPDst: "10.0.0.2", SrcPort: 1234, DstPort: 80})
+	direct, viaRecirc, changed := srcPort(1, p, 3), srcPort(2, p, 3), srcPort(1, q, 3)
+	if direct != viaRecirc || direct == changed {
+		t.Errorf("source ports: %d directly, %d after set and recirc, %d for the changed packet", direct, viaRecirc, changed)
+	}
+	// p encapsulated, then decapsulated and encapsulated again: the
+	// second push hashes the inner packet, p, again.
+	r.d.Process(1, batchOf(p))
+	enc := drain(r.far[3])[0]
+	if again := srcPort(3, enc, 1); again != direct {
+		t.Errorf("source port after decapsulation %d, want %d", again, direct)
+	}
+}
+
+func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }

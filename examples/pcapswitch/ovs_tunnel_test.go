@@ -161,6 +161,10 @@ func TestTunnelsAgainstOVS(t *testing.T) {
 		// The only flow of port 3 matches only what OVS's "simple
 		// match" covers.
 		"in_port(3),eth(),eth_type(0x0800),ipv4(frag=no) "+pushActs[0],
+		// After a recirculation the source port still comes from the
+		// packet as received, before the set.
+		"in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.1.5,frag=no) set(ipv4(src=10.5.5.5)),recirc(7)",
+		"recirc_id(7),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) "+pushActs[0],
 		// tnl_push through a port that is not a tunnel drops.
 		"in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.1.4,frag=no) "+strings.Replace(pushActs[0], "tnl_port(4789)", "tnl_port(3)", 1),
 	)
@@ -178,7 +182,7 @@ func TestTunnelsAgainstOVS(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		pkts = append(pkts, timedFrame{3, testpkt.UDP(testpkt.Frame{IPSrc: "10.9.3.1", IPDst: "10.9.3.2", SrcPort: uint16(3000 + i), DstPort: 53})})
 	}
-	for _, d := range []string{"10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4"} {
+	for _, d := range []string{"10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4", "10.0.1.5"} {
 		pkts = append(pkts, timedFrame{1, testpkt.UDP(testpkt.Frame{IPDst: d, SrcPort: 7, DstPort: 7, Payload: make([]byte, 60)})})
 	}
 	for _, l := range flows {
@@ -194,7 +198,7 @@ func TestTunnelsAgainstOVS(t *testing.T) {
 	// 4 from port 3; port 3: the outputs before a push, and after the
 	// clone.
 	compared, stdout := sameOutput(t, o, flows, pkts, tunnelArgs...)
-	if want := 4*len(tunnelCases) + 4 + 3 + 4; compared != want {
+	if want := 4*len(tunnelCases) + 4 + 3 + 4 + 1; compared != want {
 		t.Errorf("OVS transmitted %d packets, want %d", compared, want)
 	}
 	sameDump(t, o, stdout)
@@ -283,8 +287,8 @@ func TestTunnelsAgainstOVS(t *testing.T) {
 		}
 	}
 	compared, stdout = sameOutput(t, o, flows, pkts, tunnelArgs...)
-	if compared != 38 {
-		t.Errorf("decapsulation: OVS transmitted %d packets, want 38", compared)
+	if compared != 39 {
+		t.Errorf("decapsulation: OVS transmitted %d packets, want 39", compared)
 	}
 	sameDump(t, o, stdout)
 	// OVS writes a GRE sequence number after computing the checksum
