@@ -271,7 +271,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			var h uint32
 			switch a.Hash.Alg {
 			case HashL4:
-				h = dpHashL4(key, a.Hash.Basis)
+				h = dpHashL4(rss(sink, key), a.Hash.Basis)
 			case HashSymL4:
 				// Of the packet as it is now, as OVS extracts it.
 				var fk flow.Key
@@ -285,6 +285,63 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				key, own = x.ownKey(key), true
 			}
 			key.DpHash = h
+		case TypeTunnelPush:
+			tn, ok := sink.(Tunneler)
+			if !ok || a.TunnelPush == nil {
+				x.refuse(a)
+				return false
+			}
+			if last {
+				// OVS skips a tnl_push whose packet nothing uses.
+				return true
+			}
+			if trunc && cut > 0 {
+				pkt.Truncate(pkt.Len() - cut)
+			}
+			cut, trunc = 0, false
+			tp := tn.TunnelPort(a.TunnelPush.TunnelPort)
+			if tp == nil || !pushTunnel(pkt, a.TunnelPush, tp, rss(sink, key)) {
+				tn.TunnelDrop(DropTunnelPush)
+				return true
+			}
+			l25 = mplsUnknown
+			if needsKey(l[i+1:]) {
+				// The packet is a new one, from the output port, with
+				// fresh metadata (OVS's pkt_metadata_init).
+				if !own {
+					key, own = x.ownKey(key), true
+				}
+				ly = &moved
+				flow.ExtractLayout(pkt.Bytes(), a.TunnelPush.OutPort, key, ly)
+			}
+		case TypeTunnelPop:
+			tn, ok := sink.(Tunneler)
+			if !ok {
+				x.refuse(a)
+				return false
+			}
+			tp := tn.TunnelPort(a.Port)
+			if tp == nil {
+				if last {
+					tn.TunnelDrop(DropInvalidTunnelPort)
+				}
+				continue
+			}
+			p := pkt
+			if !last || !final {
+				p = x.clone(pkt)
+			}
+			if trunc && cut > 0 {
+				p.Truncate(p.Len() - cut)
+			}
+			cut, trunc = 0, false
+			k := x.ownKey(key)
+			if r := PopTunnel(p, tp.Type, k, ly); r != 0 {
+				tn.TunnelDrop(r)
+				continue
+			}
+			k.InPort = a.Port
+			tn.TunnelReceive(p, k)
 		case TypeCTClear:
 			if !own {
 				key, own = x.ownKey(key), true
@@ -385,6 +442,19 @@ func modifiesAfter(l List) bool {
 			if i == len(l)-1 && (modifiesAfter(l[i].Actions) || modifiesAfter(l[i].Greater) || modifiesAfter(l[i].LessEqual)) {
 				return true
 			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// needsKey reports whether an action of l reads the packet's key or
+// layout (anything but outputs, drop and trunc).
+func needsKey(l List) bool {
+	for i := range l {
+		switch l[i].Type {
+		case TypeOutput, TypeDrop, TypeTrunc:
 		default:
 			return true
 		}

@@ -70,8 +70,31 @@ func hash5Tuple(k *flow.Key) uint32 {
 
 // dpHashL4 returns the dp_hash the hash action's l4 algorithm gives: OVS's
 // hash_int(rss, basis), which is mhash's hash_2words(rss, basis).
-func dpHashL4(k *flow.Key, basis uint32) uint32 {
-	return hashFinish(mhashAdd(mhashAdd(hash5Tuple(k), 0), basis), 8)
+func dpHashL4(rss, basis uint32) uint32 {
+	return hashFinish(mhashAdd(mhashAdd(rss, 0), basis), 8)
+}
+
+// RSSKeyer is implemented by a Sink that knows from which key the
+// datapath computed the RSS hash of the packet being executed. OVS's
+// userspace datapath hashes a packet's 5-tuple once, when it is received
+// (and again when tnl_pop decapsulates it), and keeps that hash through
+// recirculations, whatever the actions change; hash(l4) and tnl_push's
+// UDP source port use it. Without RSSKeyer, or when it returns nil, the
+// executor hashes the key it was given.
+type RSSKeyer interface {
+	// RSSKey returns the key whose 5-tuple gives the packet's RSS hash,
+	// or nil. The executor only reads it, during the call.
+	RSSKey() *flow.Key
+}
+
+// rss returns the RSS hash of the packet with key k that sink executes.
+func rss(sink Sink, k *flow.Key) uint32 {
+	if r, ok := sink.(RSSKeyer); ok {
+		if rk := r.RSSKey(); rk != nil {
+			return hash5Tuple(rk)
+		}
+	}
+	return hash5Tuple(k)
 }
 
 // dpHashSymL4 returns the dp_hash the hash action's sym_l4 algorithm

@@ -261,7 +261,8 @@ func TestValidate(t *testing.T) {
 		{"1,ct(commit),2", "ct is not implemented"},
 		{"userspace(pid=1),recirc(1)", ""},
 		{"clone(meter(1))", "meter is not implemented"},
-		{"tnl_pop(1)", "tnl_pop is not implemented"},
+		{"tnl_pop(1)", ""},
+		{"lb_output(1)", "lb_output is not implemented"},
 	}
 	for _, tt := range tests {
 		err := actions.MustParse(tt.l).Validate()

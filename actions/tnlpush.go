@@ -595,16 +595,32 @@ func (p *scanner) ipv6Addr(what string) ([16]byte, error) {
 	return a.As16(), nil
 }
 
-// sum16 returns the one's complement sum of b as 16-bit words.
+// sum16 returns the one's complement sum of b as 16-bit words (an odd
+// last byte padded with zero), partly folded: below 2^17. It adds 32-bit
+// words into 64 bits, which folds to the same sum since 2^16 and 2^32
+// are both 1 modulo 0xffff.
 func sum16(b []byte) uint32 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
+	var s uint64
+	for len(b) >= 16 {
+		s += uint64(be.Uint32(b)) + uint64(be.Uint32(b[4:])) + uint64(be.Uint32(b[8:])) + uint64(be.Uint32(b[12:]))
+		b = b[16:]
 	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
+	for len(b) >= 4 {
+		s += uint64(be.Uint32(b))
+		b = b[4:]
 	}
-	return s
+	if len(b) >= 2 {
+		s += uint64(be.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint64(b[0]) << 8
+	}
+	s = s&0xffffffff + s>>32
+	s = s&0xffffffff + s>>32
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return uint32(s)
 }
 
 func fold(s uint32) uint16 {

@@ -76,6 +76,22 @@ func (a *Action) validate(last bool) error {
 			return &NotImplementedError{Type: a.Type}
 		}
 		return nil
+	case TypeTunnelPush:
+		t := a.TunnelPush
+		if t == nil {
+			return fmt.Errorf("actions: tnl_push without a header")
+		}
+		switch {
+		case len(t.Header) >= 14+20 && be.Uint16(t.Header[12:]) == ethTypeIPv4:
+		case len(t.Header) >= 14+40 && be.Uint16(t.Header[12:]) == ethTypeIPv6:
+		default:
+			return fmt.Errorf("actions: tnl_push header is not Ethernet and IPv4 or IPv6")
+		}
+		return nil
+	case TypeTunnelPop:
+		// The executor runs them with a sink that has tunnel ports
+		// (Tunneler); whether the port is one is known only then.
+		return nil
 	case TypeRecirc, TypeUserspace:
 		// The executor runs them with a sink that takes them back
 		// (Recirculator, Upcaller), as a datapath's worker does.

@@ -82,6 +82,7 @@ type Datapath struct {
 	emcHit            atomic.Uint64
 	emcInvProb        uint32 // 0: no exact-match cache
 	workers           atomic.Int32
+	tunnelDrops       [actions.NumTunnelDrops]atomic.Uint64 // by reason
 
 	defWorker struct {
 		sync.Mutex
@@ -126,8 +127,9 @@ func (d *Datapath) Name() string { return d.name }
 // PortType is a vport's type, numbered as OVS's enum ovs_vport_type.
 type PortType uint32
 
-// Vport types. The tunnel types are named here for the netlink protocol;
-// AddPortConfig refuses them until the datapath has tunnel ports.
+// Vport types. Of the tunnel types, AddPortConfig takes PortVXLAN,
+// PortGeneve and PortGRE; the others are named here for the netlink
+// protocol.
 const (
 	PortNetdev    PortType = 1   // a network device
 	PortInternal  PortType = 2   // a device the datapath implements (the bridge's own port)
@@ -165,6 +167,24 @@ type PortConfig struct {
 	// received on this port are sent (OVS_VPORT_ATTR_UPCALL_PID); empty
 	// for none.
 	UpcallPIDs []uint32
+	// TunnelDstPort is the UDP destination port of a VXLAN or Geneve
+	// port (OVS_TUNNEL_ATTR_DST_PORT); zero means the IANA port, 4789
+	// or 6081. The datapath records it: as in OVS, which packets a
+	// tnl_pop decapsulates is the flows' choice.
+	TunnelDstPort uint16
+}
+
+// tunnelTypes maps the tunnel vport types the datapath has to the
+// actions package's tunnel types, with their default UDP ports and the
+// names OVS gives their devices.
+var tunnelTypes = map[PortType]struct {
+	typ     uint32
+	dstPort uint16
+	name    string
+}{
+	PortVXLAN:  {actions.TunnelVXLAN, 4789, "vxlan_sys_"},
+	PortGeneve: {actions.TunnelGeneve, 6081, "genev_sys_"},
+	PortGRE:    {actions.TunnelGRE, 0, "gre_sys"},
 }
 
 // Vport is a datapath port: a numbered attachment of an io.Port.
@@ -174,6 +194,9 @@ type Vport struct {
 	typ  PortType
 	pids atomic.Pointer[[]uint32]
 	info dpio.PortInfo // as of the last event; under Datapath.mu
+
+	tnl     *actions.TunnelPort // a tunnel port's state, or nil
+	dstPort uint16              // a UDP tunnel's destination port
 
 	rxPackets, rxBytes, rxErrors, rxDropped atomic.Uint64
 	txPackets, txBytes, txErrors, txDropped atomic.Uint64
@@ -187,6 +210,10 @@ func (v *Vport) No() uint32 { return v.no }
 
 // Type returns the vport's type.
 func (v *Vport) Type() PortType { return v.typ }
+
+// TunnelDstPort returns the UDP destination port of a VXLAN or Geneve
+// port, or 0.
+func (v *Vport) TunnelDstPort() uint16 { return v.dstPort }
 
 // UpcallPIDs returns the netlink port ids upcalls from this port go to.
 func (v *Vport) UpcallPIDs() []uint32 {
@@ -227,15 +254,46 @@ func (d *Datapath) AddPort(no uint32, dev dpio.Port) (*Vport, error) {
 	return d.AddPortConfig(no, dev, PortConfig{})
 }
 
-// AddPortConfig is AddPort with a vport type and upcall pids. Tunnel types
-// are refused (ErrInvalid): the datapath has no tunnel ports yet.
+// AddPortConfig is AddPort with a vport type and upcall pids.
+//
+// A tunnel port (PortVXLAN, PortGeneve, PortGRE) is what tnl_push and
+// tnl_pop name: tnl_push encapsulates as its type says, and a packet
+// tnl_pop decapsulates enters the datapath again from it (in_port is the
+// tunnel port, the key's tunnel fields are set). It receives nothing
+// itself and is not polled. dev may be nil for it: the datapath then
+// gives it a device that discards what it is sent, named as OVS names
+// it ("vxlan_sys_4789", "genev_sys_6081", "gre_sys"). Other tunnel types
+// are refused (ErrInvalid).
 func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vport, error) {
+	var tnl *actions.TunnelPort
+	var dstPort uint16
 	switch cfg.Type {
 	case 0:
 		cfg.Type = PortNetdev
 	case PortNetdev, PortInternal:
+	case PortVXLAN, PortGeneve, PortGRE:
+		tt := tunnelTypes[cfg.Type]
+		tnl = &actions.TunnelPort{Type: tt.typ}
+		if tt.dstPort != 0 {
+			dstPort = cfg.TunnelDstPort
+			if dstPort == 0 {
+				dstPort = tt.dstPort
+			}
+		} else if cfg.TunnelDstPort != 0 {
+			return nil, fmt.Errorf("%w: port %d: a %v port has no UDP port", ErrInvalid, no, cfg.Type)
+		}
+		if dev == nil {
+			name := tt.name
+			if dstPort != 0 {
+				name += strconv.Itoa(int(dstPort))
+			}
+			dev = dpio.NewDiscard(name)
+		}
 	default:
 		return nil, fmt.Errorf("%w: port %d: vport type %v is not supported", ErrInvalid, no, cfg.Type)
+	}
+	if dev == nil {
+		return nil, fmt.Errorf("%w: port %d: no device", ErrInvalid, no)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -252,7 +310,7 @@ func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vpo
 			return nil, fmt.Errorf("port name %q: %w", name, ErrExist)
 		}
 	}
-	v := &Vport{no: no, dev: dev, typ: cfg.Type, info: dev.Info()}
+	v := &Vport{no: no, dev: dev, typ: cfg.Type, info: dev.Info(), tnl: tnl, dstPort: dstPort}
 	v.SetUpcallPIDs(cfg.UpcallPIDs)
 	m := make(map[uint32]*Vport, len(old)+1)
 	for k, x := range old {
@@ -261,7 +319,7 @@ func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vpo
 	m[no] = v
 	d.ports.Store(&m)
 	d.emit(EventPortAdded, no, v.info)
-	if d.started {
+	if d.started && tnl == nil {
 		d.poll(v)
 	}
 	return v, nil
@@ -531,17 +589,44 @@ type DropStats struct {
 	// too (TxErrors, TxDropped).
 	TxError, TxFull uint64
 	// Recirc counts packets dropped because they recirculated more
-	// than 6 times (OVS's MAX_RECIRC_DEPTH).
+	// than 6 times (OVS's MAX_RECIRC_DEPTH), tnl_pop counting as a
+	// recirculation.
 	Recirc uint64
+	// TunnelPush counts packets tnl_push dropped: its tunnel port is not
+	// one, or the header did not fit (OVS's
+	// datapath_drop_tunnel_push_error).
+	TunnelPush uint64
+	// InvalidTunnelPort counts packets dropped by a tnl_pop whose port
+	// is not a tunnel port (datapath_drop_invalid_tnl_port).
+	InvalidTunnelPort uint64
+	// TunnelPop counts packets tnl_pop found malformed for its port
+	// (datapath_drop_tunnel_pop_error); TunnelPopReasons splits them
+	// by reason, indexed by actions.TunnelDrop.
+	TunnelPop        uint64
+	TunnelPopReasons [actions.NumTunnelDrops]uint64
 }
 
 // Stats returns the datapath's counters.
 func (d *Datapath) Stats() Stats {
 	flows, masks := d.flows.size()
-	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
+	var tnl [actions.NumTunnelDrops]uint64
+	var pop uint64
+	for i := range tnl {
+		tnl[i] = d.tunnelDrops[i].Load()
+		if r := actions.TunnelDrop(i); r != actions.DropTunnelPush && r != actions.DropInvalidTunnelPort {
+			pop += tnl[i]
+		}
+	}
+	st := Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
 		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load(),
 		Drops: DropStats{Action: d.drops.action.Load(), InvalidPort: d.drops.invalidPort.Load(),
-			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load()}}
+			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load(),
+			TunnelPush: tnl[actions.DropTunnelPush], InvalidTunnelPort: tnl[actions.DropInvalidTunnelPort],
+			TunnelPop: pop}}
+	st.Drops.TunnelPopReasons = tnl
+	st.Drops.TunnelPopReasons[actions.DropTunnelPush] = 0
+	st.Drops.TunnelPopReasons[actions.DropInvalidTunnelPort] = 0
+	return st
 }
 
 // Start begins polling every port, and every port added later, on its own
@@ -555,7 +640,9 @@ func (d *Datapath) Start() {
 	}
 	d.started = true
 	for _, v := range *d.ports.Load() {
-		d.poll(v)
+		if v.tnl == nil {
+			d.poll(v)
+		}
 	}
 	// Re-rank the classifier's subtables by recent hits once a second,
 	// as dpif-netdev does for each PMD's dpcls.

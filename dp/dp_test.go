@@ -524,7 +524,7 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 		{"ct(commit),2", "ct"},
 		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"dec_ttl(le_1(meter(1))),2", "meter"},
-		{"tnl_pop(3)", "tnl_pop"},
+		{"lb_output(3)", "lb_output"},
 	} {
 		_, err := r.d.PutFlow(m, actions.MustParse(tc.acts), PutCreate)
 		if !errors.Is(err, ErrInvalid) || !errors.Is(err, actions.ErrNotImplemented) || !strings.Contains(err.Error(), tc.name+" is not implemented") {

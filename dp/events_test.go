@@ -186,8 +186,8 @@ func TestPortConfig(t *testing.T) {
 		t.Errorf("after set: %v", got)
 	}
 	q, _ := dpio.NewMemPair(dpio.MemConfig{Name: "vxlan_sys"}, dpio.MemConfig{})
-	if _, err := d.AddPortConfig(1, q, PortConfig{Type: PortVXLAN}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("vxlan port: %v, want ErrInvalid", err)
+	if _, err := d.AddPortConfig(1, q, PortConfig{Type: PortLISP}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("lisp port: %v, want ErrInvalid", err)
 	}
 	if v, err := d.AddPort(1, q); err != nil || v.Type() != PortNetdev || v.UpcallPIDs() != nil {
 		t.Errorf("default port: %v %v", v, err)

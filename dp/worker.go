@@ -36,6 +36,11 @@ type Worker struct {
 	rkeys [maxRecircDepth]flow.Key
 	rlays [maxRecircDepth]flow.Layout
 	ulay  flow.Layout // the layout of a packet a userspace action upcalls
+
+	// rssKey is the key whose 5-tuple gives the RSS hash of the packet
+	// being executed (actions.RSSKeyer): its key as received, or as
+	// decapsulated, through any recirculations; nil when unknown.
+	rssKey *flow.Key
 }
 
 // maxRecircDepth is how many times a packet may recirculate; the next
@@ -49,6 +54,23 @@ const maxRecircDepth = 6
 // skb_priority, skb_mark, conntrack and tunnel fields) kept. A miss goes
 // to the slow path like any other.
 func (w *Worker) Recirculate(pkt *dpio.Packet, key *flow.Key) {
+	w.reenter(pkt, key, false)
+}
+
+// TunnelReceive implements actions.Tunneler: a packet tnl_pop
+// decapsulated is looked up again at once, from the tunnel port, as
+// Recirculate does (it counts as a recirculation); its RSS hash is that
+// of its inner headers, as OVS computes it anew after decapsulation.
+func (w *Worker) TunnelReceive(pkt *dpio.Packet, key *flow.Key) {
+	w.reenter(pkt, key, true)
+}
+
+// RSSKey implements actions.RSSKeyer.
+func (w *Worker) RSSKey() *flow.Key { return w.rssKey }
+
+// reenter looks pkt up again with key's metadata, its headers extracted
+// anew; decap says that it was just decapsulated.
+func (w *Worker) reenter(pkt *dpio.Packet, key *flow.Key, decap bool) {
 	d := w.d
 	defer func() { w.nout++ }() // the packet went somewhere
 	if w.depth >= maxRecircDepth {
@@ -58,6 +80,11 @@ func (w *Worker) Recirculate(pkt *dpio.Packet, key *flow.Key) {
 	k, lay := &w.rkeys[w.depth], &w.rlays[w.depth]
 	flow.ExtractLayout(pkt.Bytes(), key.InPort, k, lay)
 	k.CopyMetadata(key)
+	if decap {
+		saved := w.rssKey
+		w.rssKey = k
+		defer func() { w.rssKey = saved }()
+	}
 	w.depth++
 	f, n := d.flows.lookup(k, w.shard)
 	if f == nil {
@@ -100,6 +127,24 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata) {
 			d.lost.Add(1)
 		}
+	}
+}
+
+// TunnelPort implements actions.Tunneler: it returns port's tunnel
+// state if it is a tunnel port.
+func (w *Worker) TunnelPort(port uint32) *actions.TunnelPort {
+	if v := (*w.d.ports.Load())[port]; v != nil {
+		return v.tnl
+	}
+	return nil
+}
+
+// TunnelDrop implements actions.Tunneler: the packet is counted as
+// dropped for the reason given.
+func (w *Worker) TunnelDrop(r actions.TunnelDrop) {
+	w.nout++ // accounted for here, not as an action drop
+	if int(r) < len(w.d.tunnelDrops) {
+		w.d.tunnelDrops[r].Add(1)
 	}
 }
 
@@ -262,6 +307,7 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 			}
 			cur, curPkts, curBytes, curFlags = f, 0, 0, 0
 		}
+		w.rssKey = &keys[i]
 		if f == nil {
 			missed++
 			upcalled = w.miss(p, &keys[i], &lays[i]) || upcalled
@@ -279,6 +325,7 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 			actDrops++
 		}
 	}
+	w.rssKey = nil
 	if cur != nil {
 		cur.hit(curPkts, curBytes, curFlags, now)
 	}
@@ -335,7 +382,10 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	var k flow.Key
 	var lay flow.Layout
 	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
+	saved := w.rssKey
+	w.rssKey = &k
 	w.exec.Execute(w.tmp, &k, &lay, acts, w)
+	w.rssKey = saved
 	w.flush()
 	return nil
 }

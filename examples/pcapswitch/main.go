@@ -5,14 +5,16 @@
 //
 // Usage:
 //
-//	pcapswitch -flows FILE [-in N=FILE.pcap ...] [-out N=FILE.pcap ...] [-dump-flows=false]
+//	pcapswitch -flows FILE [-in N=FILE.pcap ...] [-out N=FILE.pcap ...] [-tunnel N=TYPE[:UDPPORT] ...] [-dump-flows=false]
 //
 // The flow file has one flow per line, "FLOW ACTIONS" exactly as
 // ovs-dpctl add-flow takes them, or a line as ovs-appctl dpctl/dump-flows
 // prints it; blank lines and lines starting with # are ignored. Port
 // numbers in flows are datapath port numbers. A port that a flow names but
 // no -in or -out gives counts what it is sent and drops it. Packets that
-// match no flow are counted as misses and dropped.
+// match no flow are counted as misses and dropped. -tunnel makes port N a
+// tunnel port of TYPE vxlan, geneve or gre (a UDP port may follow the
+// type of the first two), for the flows' tnl_push and tnl_pop.
 //
 // With no arguments pcapswitch runs a small embedded demo.
 package main
@@ -79,10 +81,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("pcapswitch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := config{in: portFiles{}, out: portFiles{}}
+	cfg := config{in: portFiles{}, out: portFiles{}, tunnels: tunnelPorts{}}
 	fs.StringVar(&cfg.flows, "flows", "", "`FILE` of flows, one \"FLOW ACTIONS\" per line")
 	fs.Var(cfg.in, "in", "`N=FILE` feeds the packets of pcap FILE into datapath port N (repeatable)")
 	fs.Var(cfg.out, "out", "`N=FILE` writes what datapath port N is sent to pcap FILE (repeatable)")
+	fs.Var(cfg.tunnels, "tunnel", "`N=TYPE[:UDPPORT]` makes datapath port N a vxlan, geneve or gre tunnel port (repeatable)")
 	fs.BoolVar(&cfg.dumpFlows, "dump-flows", true, "print the final flow table")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -100,9 +103,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// tunnelPorts is a repeated "N=TYPE[:UDPPORT]" flag.
+type tunnelPorts map[uint32]dp.PortConfig
+
+// String implements flag.Value.
+func (p tunnelPorts) String() string { return fmt.Sprint(map[uint32]dp.PortConfig(p)) }
+
+// Set implements flag.Value: it adds one "N=TYPE[:UDPPORT]".
+func (p tunnelPorts) Set(s string) error {
+	n, typ, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want N=TYPE[:UDPPORT], got %q", s)
+	}
+	no, err := strconv.ParseUint(n, 10, 32)
+	if err != nil {
+		return fmt.Errorf("bad port number %q", n)
+	}
+	if _, dup := p[uint32(no)]; dup {
+		return fmt.Errorf("port %d given twice", no)
+	}
+	var cfg dp.PortConfig
+	typ, udp, hasUDP := strings.Cut(typ, ":")
+	switch typ {
+	case "vxlan":
+		cfg.Type = dp.PortVXLAN
+	case "geneve":
+		cfg.Type = dp.PortGeneve
+	case "gre":
+		cfg.Type = dp.PortGRE
+	default:
+		return fmt.Errorf("tunnel type %q is not vxlan, geneve or gre", typ)
+	}
+	if hasUDP {
+		v, err := strconv.ParseUint(udp, 10, 16)
+		if err != nil || v == 0 || cfg.Type == dp.PortGRE {
+			return fmt.Errorf("bad UDP port %q for %s", udp, typ)
+		}
+		cfg.TunnelDstPort = uint16(v)
+	}
+	p[uint32(no)] = cfg
+	return nil
+}
+
 type config struct {
 	flows     string
 	in, out   portFiles
+	tunnels   tunnelPorts
 	dumpFlows bool
 }
 
@@ -124,7 +170,7 @@ func (c *config) run() (*result, error) {
 	} else if len(c.in) == 0 && len(c.out) == 0 {
 		return nil, errors.New("nothing to do: give -flows and/or -in/-out (or no arguments for the demo)")
 	}
-	return execute(lines, c.in, c.out, func(name string) (*pcapfile.Reader, error) {
+	return execute(lines, c.in, c.out, c.tunnels, func(name string) (*pcapfile.Reader, error) {
 		return pcapfile.Open(name, pcapfile.ReaderOptions{})
 	}, func(name string) (*pcapfile.Writer, error) {
 		return pcapfile.Create(name, pcapfile.WriterOptions{})
@@ -133,7 +179,7 @@ func (c *config) run() (*result, error) {
 
 // execute builds the datapath, installs the flows, replays the inputs and
 // closes everything.
-func execute(lines []flowfile.Line, in, out portFiles,
+func execute(lines []flowfile.Line, in, out portFiles, tunnels tunnelPorts,
 	open func(string) (*pcapfile.Reader, error),
 	create func(string) (*pcapfile.Writer, error)) (res *result, err error) {
 
@@ -152,6 +198,9 @@ func execute(lines []flowfile.Line, in, out portFiles,
 	for n := range out {
 		nums[n] = true
 	}
+	for n := range tunnels {
+		nums[n] = true
+	}
 	for _, l := range lines {
 		if l.Match.Mask.InPort != 0 {
 			nums[l.Match.Key.InPort] = true
@@ -160,6 +209,15 @@ func execute(lines []flowfile.Line, in, out portFiles,
 	}
 	readers := map[uint32]*pcapfile.Reader{}
 	for _, n := range sortedPorts(nums) {
+		if cfg, ok := tunnels[n]; ok {
+			if in[n] != "" || out[n] != "" {
+				return nil, fmt.Errorf("port %d: a tunnel port has no capture", n)
+			}
+			if _, err := d.AddPortConfig(n, nil, cfg); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		name := "p" + strconv.FormatUint(uint64(n), 10)
 		p := &filePort{name: name, sink: dpio.NewDiscard(name)}
 		if f, ok := in[n]; ok {
@@ -421,7 +479,7 @@ func demo(w io.Writer) error {
 	}
 	in := portFiles{1: "demo/port1.pcap", 2: "demo/port2.pcap"}
 	out := portFiles{2: filepath.Join(dir, "port2-out.pcap"), 3: filepath.Join(dir, "port3-out.pcap")}
-	res, err := execute(lines, in, out, func(name string) (*pcapfile.Reader, error) {
+	res, err := execute(lines, in, out, nil, func(name string) (*pcapfile.Reader, error) {
 		f, err := demoFS.Open(name)
 		if err != nil {
 			return nil, err

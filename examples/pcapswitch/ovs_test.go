@@ -189,9 +189,9 @@ func differential(t *testing.T, flows []string, pkts []timedFrame) int {
 // sameOutput runs pkts through pcapswitch with the flow lines ours and
 // through o, which the caller has given its own flows (datapath or
 // OpenFlow), and requires the same packets out of ports 1 to 3, in the
-// same order. It returns how many packets OVS transmitted and what
-// pcapswitch printed.
-func sameOutput(t *testing.T, o *ovsdummy.OVS, ours []string, pkts []timedFrame) (int, string) {
+// same order. extra are more pcapswitch arguments. It returns how many
+// packets OVS transmitted and what pcapswitch printed.
+func sameOutput(t *testing.T, o *ovsdummy.OVS, ours []string, pkts []timedFrame, extra ...string) (int, string) {
 	t.Helper()
 	dir := t.TempDir()
 	flowFile := filepath.Join(dir, "flows")
@@ -207,7 +207,7 @@ func sameOutput(t *testing.T, o *ovsdummy.OVS, ours []string, pkts []timedFrame)
 		perPort[p.port] = append(perPort[p.port], p.frame)
 		stamps[p.port] = append(stamps[p.port], start.Add(time.Duration(i)*time.Millisecond))
 	}
-	args := []string{"-flows", flowFile}
+	args := append([]string{"-flows", flowFile}, extra...)
 	for port := 1; port <= 3; port++ {
 		if len(perPort[port]) > 0 {
 			in := filepath.Join(dir, fmt.Sprintf("in%d.pcap", port))

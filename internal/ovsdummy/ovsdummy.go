@@ -818,11 +818,29 @@ func readPcap(path string) ([][]byte, error) {
 	}
 }
 
+// Vsctl runs ovs-vsctl against the private database, e.g. Vsctl("add-port",
+// "br0", "t1", "--", "set", "interface", "t1", "type=vxlan",
+// "options:remote_ip=1.1.2.92"), and returns once ovs-vswitchd has applied
+// the change. It returns what ovs-vsctl printed.
+func (o *OVS) Vsctl(args ...string) (string, error) {
+	full := append([]string{"--db=unix:" + o.path("db.sock"), "--timeout=10"}, args...)
+	out, err := o.run(time.Now().Add(15*time.Second), "ovs-vsctl", full...)
+	if err != nil {
+		return string(out), fmt.Errorf("ovs-vsctl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
 // OFCtl runs ovs-ofctl (OpenFlow 1.5) against the bridge: for example
 // OFCtl("add-flow", "ip,actions=output:p2"). The bridge argument is
 // supplied after the command.
 func (o *OVS) OFCtl(cmd string, args ...string) error {
-	full := append([]string{"-O", "OpenFlow15", cmd, "unix:" + o.path("br0.mgmt")}, args...)
+	return o.OFCtlBridge("br0", cmd, args...)
+}
+
+// OFCtlBridge is OFCtl for another bridge, one the test added with Vsctl.
+func (o *OVS) OFCtlBridge(bridge, cmd string, args ...string) error {
+	full := append([]string{"-O", "OpenFlow15", cmd, "unix:" + o.path(bridge+".mgmt")}, args...)
 	out, err := o.run(time.Now().Add(10*time.Second), "ovs-ofctl", full...)
 	if err != nil {
 		return fmt.Errorf("ovs-ofctl %s: %v: %s", cmd, err, out)
