@@ -64,6 +64,10 @@ type Config struct {
 	// cache (flow.DefaultEMCInsertInvProb when zero; 1 inserts every
 	// hit). A negative value disables the exact-match cache.
 	EMCInsertInvProb int
+	// Clock returns the current time in nanoseconds (time.Now's
+	// UnixNano when nil). Meters measure time with it: tests give a
+	// clock of their own to meter deterministically.
+	Clock func() int64
 }
 
 // Datapath is a userspace OVS-style datapath.
@@ -77,7 +81,7 @@ type Datapath struct {
 	closed bool
 
 	hit, missed, lost atomic.Uint64
-	drops             struct{ action, invalidPort, txError, txFull, recirc atomic.Uint64 }
+	drops             struct{ action, invalidPort, txError, txFull, recirc, meter atomic.Uint64 }
 	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
 	emcHit            atomic.Uint64
 	emcInvProb        uint32 // 0: no exact-match cache
@@ -96,6 +100,10 @@ type Datapath struct {
 
 	async  *asyncUpcalls // asynchronous Go handler, or nil
 	queues atomic.Pointer[map[uint32]*UpcallQueue]
+
+	clock   func() int64 // Config.Clock
+	meterMu sync.Mutex   // serializes meter changes
+	meters  atomic.Pointer[map[uint32]*meter]
 }
 
 // New returns an empty datapath.
@@ -103,7 +111,9 @@ func New(cfg Config) *Datapath {
 	if cfg.Name == "" {
 		cfg.Name = "dp0"
 	}
-	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall}
+	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall, clock: cfg.Clock}
+	meters := map[uint32]*meter{}
+	d.meters.Store(&meters)
 	switch {
 	case cfg.EMCInsertInvProb == 0:
 		d.emcInvProb = flow.DefaultEMCInsertInvProb
@@ -165,6 +175,13 @@ type PortConfig struct {
 	// received on this port are sent (OVS_VPORT_ATTR_UPCALL_PID); empty
 	// for none.
 	UpcallPIDs []uint32
+	// Layer3 says that the device carries packets without a link layer
+	// header, as an IP tunnel or a tun device does: a packet received on
+	// it is IPv4 or IPv6 by its version (the first four bits), with the
+	// packet type packet_type(ns=1,id=0x800) or (ns=1,id=0x86dd), or of
+	// packet type (ns=1,id=0) if it is neither; flows match it without
+	// eth(). Packets are sent to it as they are, whatever their type.
+	Layer3 bool
 }
 
 // Vport is a datapath port: a numbered attachment of an io.Port.
@@ -172,6 +189,7 @@ type Vport struct {
 	no   uint32
 	dev  dpio.Port
 	typ  PortType
+	l3   bool // PortConfig.Layer3
 	pids atomic.Pointer[[]uint32]
 	info dpio.PortInfo // as of the last event; under Datapath.mu
 
@@ -187,6 +205,10 @@ func (v *Vport) No() uint32 { return v.no }
 
 // Type returns the vport's type.
 func (v *Vport) Type() PortType { return v.typ }
+
+// Layer3 reports whether the port carries packets without a link layer
+// header (PortConfig.Layer3).
+func (v *Vport) Layer3() bool { return v.l3 }
 
 // UpcallPIDs returns the netlink port ids upcalls from this port go to.
 func (v *Vport) UpcallPIDs() []uint32 {
@@ -252,7 +274,7 @@ func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vpo
 			return nil, fmt.Errorf("port name %q: %w", name, ErrExist)
 		}
 	}
-	v := &Vport{no: no, dev: dev, typ: cfg.Type, info: dev.Info()}
+	v := &Vport{no: no, dev: dev, typ: cfg.Type, l3: cfg.Layer3, info: dev.Info()}
 	v.SetUpcallPIDs(cfg.UpcallPIDs)
 	m := make(map[uint32]*Vport, len(old)+1)
 	for k, x := range old {
@@ -533,6 +555,9 @@ type DropStats struct {
 	// Recirc counts packets dropped because they recirculated more
 	// than 6 times (OVS's MAX_RECIRC_DEPTH).
 	Recirc uint64
+	// Meter counts packets (or copies) a meter dropped (OVS's
+	// datapath_drop_meter).
+	Meter uint64
 }
 
 // Stats returns the datapath's counters.
@@ -541,7 +566,8 @@ func (d *Datapath) Stats() Stats {
 	return Stats{Hit: d.hit.Load(), Missed: d.missed.Load(), Lost: d.lost.Load(),
 		Flows: flows, Masks: masks, MaskHits: d.maskHits.Load(), EMCHit: d.emcHit.Load(),
 		Drops: DropStats{Action: d.drops.action.Load(), InvalidPort: d.drops.invalidPort.Load(),
-			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load()}}
+			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load(),
+			Meter: d.drops.meter.Load()}}
 }
 
 // Start begins polling every port, and every port added later, on its own

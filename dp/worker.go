@@ -36,6 +36,11 @@ type Worker struct {
 	rkeys [maxRecircDepth]flow.Key
 	rlays [maxRecircDepth]flow.Layout
 	ulay  flow.Layout // the layout of a packet a userspace action upcalls
+
+	// now is the datapath clock's reading for the batch, taken when a
+	// meter first needs it (nowSet).
+	now    int64
+	nowSet bool
 }
 
 // maxRecircDepth is how many times a packet may recirculate; the next
@@ -56,7 +61,7 @@ func (w *Worker) Recirculate(pkt *dpio.Packet, key *flow.Key) {
 		return
 	}
 	k, lay := &w.rkeys[w.depth], &w.rlays[w.depth]
-	flow.ExtractLayout(pkt.Bytes(), key.InPort, k, lay)
+	flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, k, lay)
 	k.CopyMetadata(key)
 	w.depth++
 	f, n := d.flows.lookup(k, w.shard)
@@ -88,7 +93,7 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 		saved := w.up
 		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata}
 		var k flow.Key
-		flow.ExtractLayout(pkt.Bytes(), key.InPort, &k, &w.ulay)
+		flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &k, &w.ulay)
 		w.up.lay = &w.ulay
 		d.upcall(&w.up)
 		w.up = saved
@@ -194,7 +199,10 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		w.keysDirty = false
 	}
 	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
+	w.nowSet = false
+	l3 := false
 	if v := (*d.ports.Load())[inPort]; v != nil {
+		l3 = v.l3
 		var bytes uint64
 		for _, p := range pkts {
 			bytes += uint64(p.Len())
@@ -213,7 +221,12 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	// A batch comes from one port: one classifier serves it.
 	cls := d.flows.classifier(inPort)
 	for i, p := range pkts {
-		flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+		if l3 {
+			b := p.Bytes()
+			flow.ExtractPacketFieldsType(b, inPort, l3PacketType(b), &keys[i], &lays[i])
+		} else {
+			flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+		}
 		var h uint64
 		if w.emc != nil {
 			h = w.emc.Hash(&keys[i])
@@ -335,7 +348,22 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	var k flow.Key
 	var lay flow.Layout
 	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
+	w.nowSet = false
 	w.exec.Execute(w.tmp, &k, &lay, acts, w)
 	w.flush()
 	return nil
+}
+
+// l3PacketType returns the packet type of packet b received on a layer 3
+// port: IPv4 or IPv6 by the IP version, (ns=1,id=0) otherwise.
+func l3PacketType(b []byte) uint32 {
+	if len(b) > 0 {
+		switch b[0] >> 4 {
+		case 4:
+			return flow.PacketTypeIPv4
+		case 6:
+			return flow.PacketTypeIPv6
+		}
+	}
+	return flow.PacketTypeOf(0)
 }

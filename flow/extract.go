@@ -20,7 +20,10 @@ func Extract(b []byte, inPort uint32, k *Key) {
 
 // Layout gives the offsets of a frame's headers as extraction found them,
 // for actions that rewrite headers. An offset of zero means the layer is
-// absent (or was not valid).
+// absent (or was not valid), with one exception: in a packet that is not
+// Ethernet (Key.PacketType not 0) the network header starts the packet,
+// at L3 = 0. End is set exactly when an IPv4 or IPv6 header is valid, so
+// End != 0 tells that L3 holds one, wherever it starts.
 type Layout struct {
 	L3  int // start of the IPv4, IPv6 or ARP header
 	L4  int // start of the TCP, UDP, SCTP, ICMP or ICMPv6 header
@@ -43,6 +46,55 @@ func ExtractLayout(b []byte, inPort uint32, k *Key, l *Layout) {
 func ExtractPacketFields(b []byte, inPort uint32, k *Key, l *Layout) {
 	*(*[packetWords]uint64)(unsafe.Pointer(k)) = [packetWords]uint64{}
 	extract(b, inPort, k, l)
+}
+
+// Packet types (Key.PacketType): the namespace in the high 16 bits, the
+// type in the low 16, as OVS's packet_type(ns=...,id=...). Namespace 0
+// (OpenFlow's ONF namespace) type 0 is Ethernet; namespace 1 holds packets
+// that start with the header an EtherType names.
+const (
+	PacketTypeEthernet = 0
+	PacketTypeIPv4     = 1<<16 | EthTypeIPv4
+	PacketTypeIPv6     = 1<<16 | EthTypeIPv6
+	PacketTypeMPLS     = 1<<16 | EthTypeMPLS
+)
+
+// PacketTypeOf returns the packet type of a packet that starts with the
+// header EtherType t names (namespace 1).
+func PacketTypeOf(t uint16) uint32 { return 1<<16 | uint32(t) }
+
+// ExtractLayoutType is ExtractLayout for a packet of the given packet type
+// (Key.PacketType): PacketTypeEthernet is an Ethernet frame, as for
+// ExtractLayout; any other type is a packet without a link layer header,
+// which starts with the header its type's low 16 bits name as an EtherType
+// would, as OVS's miniflow_extract treats a packet that is not Ethernet:
+// the key has the packet type, EthType is those 16 bits, no Ethernet
+// addresses nor VLAN tags, and the network header is at offset 0.
+func ExtractLayoutType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	*k = Key{}
+	extractType(b, inPort, packetType, k, l)
+}
+
+// ExtractPacketFieldsType is ExtractPacketFields for a packet of the given
+// packet type (see ExtractLayoutType).
+func ExtractPacketFieldsType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	*(*[packetWords]uint64)(unsafe.Pointer(k)) = [packetWords]uint64{}
+	extractType(b, inPort, packetType, k, l)
+}
+
+// extractType fills a key whose packet fields are zero, for any packet
+// type.
+func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	if packetType == PacketTypeEthernet {
+		extract(b, inPort, k, l)
+		return
+	}
+	k.InPort = inPort
+	k.PacketType = packetType
+	*l = Layout{}
+	t := uint16(packetType)
+	k.EthType = t
+	extractL3(b, t, k, l, 0)
 }
 
 // extract fills a key whose packet fields are zero.
@@ -88,8 +140,12 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 		}
 	}
 	k.EthType = t
+	extractL3(b, t, k, l, cap(frame)-cap(b))
+}
 
-	off := cap(frame) - cap(b)
+// extractL3 extracts the headers from the one EtherType t names on; b
+// starts with it, at offset off of the packet.
+func extractL3(b []byte, t uint16, k *Key, l *Layout, off int) {
 	switch t {
 	case EthTypeIPv4:
 		extractIPv4(b, k, l, off)
