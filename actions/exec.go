@@ -81,7 +81,9 @@ func (x *Executor) Reset() {
 
 // Err reports the first action the executor refused to run since the last
 // Reset, and on how many packets, or nil. Lists that pass List.Validate
-// are never refused.
+// are refused only for a sink that lacks what an action needs (recirc,
+// userspace, meter) or for a packet whose type does not fit an action
+// (see Execute).
 func (x *Executor) Err() error {
 	if x.nrefused == 0 {
 		return nil
@@ -174,6 +176,16 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // all but once in 2^32 times. check_pkt_len compares the length the next
 // output would send, less the Ethernet padding after the IP packet, with
 // its size.
+//
+// meter asks the sink (a Meterer) whether the packet passes; one that does
+// not is dropped there. pop_eth and push_eth change the packet's type
+// between Ethernet (Key.PacketType 0) and the type its EtherType names, as
+// OVS does (see eth.go); the key the later actions see follows. On a
+// packet that is not Ethernet, actions that need an Ethernet header are
+// refused (push_vlan, push_mpls, pop_mpls, add_mpls, pop_eth), and those
+// that OVS skips do nothing (pop_vlan, set of eth); so is push_eth on an
+// Ethernet packet. The IP header of such a packet starts it: sets and
+// dec_ttl find it there.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
 	n := x.nkeys // Execute may be called again by a sink (recirc)
 	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
