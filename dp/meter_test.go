@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/internal/testpkt"
 	dpio "github.com/b7cafead/datapath/io"
 )
@@ -363,5 +364,28 @@ func TestMeterAllocs(t *testing.T) {
 		r.far[2].TryRead(buf)
 	}); n != 0 {
 		t.Errorf("Process with a meter allocates %v times per batch", n)
+	}
+}
+
+// TestMeterAsyncUpcall meters packets a queued slow path executes: each
+// one is a batch of its own, which reads the clock anew.
+func TestMeterAsyncUpcall(t *testing.T) {
+	c := &fakeClock{}
+	acts := actions.MustParse("meter(1),2")
+	r := newRig(t, Config{Clock: c.now, UpcallQueueLen: 64, Upcall: func(u *Upcall) {
+		if err := u.Execute(acts); err != nil {
+			t.Error(err)
+		}
+	}}, 2)
+	if err := r.d.MeterSet(1, MeterConfig{Flags: MeterFlagPktps, Bands: []MeterBand{{Type: MeterBandDrop, Rate: 1000, BurstSize: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		r.d.Process(1, frames(3, 64)) // misses: queued
+		r.d.WaitUpcalls()
+		c.advanceMs(1) // one more packet's worth
+	}
+	if got := len(drain(r.far[2])); got != 3 {
+		t.Errorf("%d passed, want one per millisecond: 3", got)
 	}
 }

@@ -38,7 +38,8 @@ type Worker struct {
 	ulay  flow.Layout // the layout of a packet a userspace action upcalls
 
 	// now is the datapath clock's reading for the batch, taken when a
-	// meter first needs it (nowSet).
+	// meter first needs it (nowSet); flush, at the end of each batch,
+	// clears nowSet.
 	now    int64
 	nowSet bool
 }
@@ -180,6 +181,7 @@ func (w *Worker) flush() {
 		q.pkts = q.pkts[:0]
 	}
 	w.exec.Reset()
+	w.nowSet = false // the next batch reads the clock again
 }
 
 // Process pushes a batch received on port inPort through the pipeline:
@@ -199,7 +201,6 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		w.keysDirty = false
 	}
 	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
-	w.nowSet = false
 	l3 := false
 	if v := (*d.ports.Load())[inPort]; v != nil {
 		l3 = v.l3
@@ -348,7 +349,6 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	var k flow.Key
 	var lay flow.Layout
 	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
-	w.nowSet = false
 	w.exec.Execute(w.tmp, &k, &lay, acts, w)
 	w.flush()
 	return nil
