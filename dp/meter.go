@@ -138,7 +138,8 @@ func newMeter(cfg *MeterConfig, now int64) *meter {
 		mb.rate = uint64(b.Rate)
 		mb.max = uint64(burst) * 1000
 		mb.bucket = mb.max
-		m.maxDelta = max(m.maxDelta, mb.max/mb.rate)
+		// OVS keeps this in 32 bits, truncating it.
+		m.maxDelta = max(m.maxDelta, uint64(uint32(mb.max/mb.rate)))
 	}
 	return m
 }

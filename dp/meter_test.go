@@ -389,3 +389,21 @@ func TestMeterAsyncUpcall(t *testing.T) {
 		t.Errorf("%d passed, want one per millisecond: 3", got)
 	}
 }
+
+// TestMeterMaxDelta checks the cap on credited time, kept in 32 bits as
+// OVS keeps it.
+func TestMeterMaxDelta(t *testing.T) {
+	for _, tc := range []struct {
+		bands []MeterBand
+		want  uint64
+	}{
+		{[]MeterBand{{Type: MeterBandDrop, Rate: 10, BurstSize: 5}}, 500},
+		{[]MeterBand{{Type: MeterBandDrop, Rate: 10, BurstSize: 5}, {Type: MeterBandDrop, Rate: 3, BurstSize: 2}}, 666},
+		{[]MeterBand{{Type: MeterBandDrop, Rate: 10000, BurstSize: 5}}, 0},
+		{[]MeterBand{{Type: MeterBandDrop, Rate: 1, BurstSize: 1<<32 - 1}}, 1<<32 - 1000},
+	} {
+		if m := newMeter(&MeterConfig{Flags: MeterFlagKbps, Bands: tc.bands}, 0); m.maxDelta != tc.want {
+			t.Errorf("%+v: max delta %d ms, want %d", tc.bands, m.maxDelta, tc.want)
+		}
+	}
+}
