@@ -103,7 +103,7 @@ type Datapath struct {
 
 	clock   func() int64 // Config.Clock
 	meterMu sync.Mutex   // serializes meter changes
-	meters  atomic.Pointer[map[uint32]*meter]
+	meters  atomic.Pointer[meterTable]
 }
 
 // New returns an empty datapath.
@@ -112,8 +112,7 @@ func New(cfg Config) *Datapath {
 		cfg.Name = "dp0"
 	}
 	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall, clock: cfg.Clock}
-	meters := map[uint32]*meter{}
-	d.meters.Store(&meters)
+	d.meters.Store(&meterTable{})
 	switch {
 	case cfg.EMCInsertInvProb == 0:
 		d.emcInvProb = flow.DefaultEMCInsertInvProb

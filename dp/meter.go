@@ -225,6 +225,48 @@ func checkMeter(id uint32, cfg *MeterConfig) error {
 	return nil
 }
 
+// smallMeters is how many meter ids, from 0, a meterTable holds in an
+// array; OVS's bridge numbers datapath meters from 0 up, so these are the
+// ones in use.
+const smallMeters = 1024
+
+// meterTable is the datapath's set of meters, replaced whole (copy on
+// write) by every change, so that lookups take no lock.
+type meterTable struct {
+	small [smallMeters]*meter
+	big   map[uint32]*meter // ids from smallMeters on
+}
+
+// get returns meter id, or nil.
+func (t *meterTable) get(id uint32) *meter {
+	if id < smallMeters {
+		return t.small[id]
+	}
+	return t.big[id]
+}
+
+// with returns a copy of t where id is m (nil: removed).
+func (t *meterTable) with(id uint32, m *meter) *meterTable {
+	n := &meterTable{small: t.small}
+	if id < smallMeters {
+		n.small[id] = m
+	}
+	if len(t.big) > 0 || (id >= smallMeters && m != nil) {
+		n.big = make(map[uint32]*meter, len(t.big)+1)
+		for k, v := range t.big {
+			n.big[k] = v
+		}
+		if id >= smallMeters {
+			if m != nil {
+				n.big[id] = m
+			} else {
+				delete(n.big, id)
+			}
+		}
+	}
+	return n
+}
+
 // now reads the datapath's clock, in nanoseconds.
 func (d *Datapath) now() int64 {
 	if d.clock != nil {
@@ -247,13 +289,7 @@ func (d *Datapath) MeterSet(id uint32, cfg MeterConfig) error {
 	m := newMeter(&cfg, d.now())
 	d.meterMu.Lock()
 	defer d.meterMu.Unlock()
-	old := *d.meters.Load()
-	n := make(map[uint32]*meter, len(old)+1)
-	for k, v := range old {
-		n[k] = v
-	}
-	n[id] = m
-	d.meters.Store(&n)
+	d.meters.Store(d.meters.Load().with(id, m))
 	return nil
 }
 
@@ -263,7 +299,7 @@ func (d *Datapath) MeterGet(id uint32) (MeterStats, error) {
 	if id >= MaxMeters {
 		return MeterStats{}, fmt.Errorf("%w: meter %d", ErrMeterID, id)
 	}
-	m := (*d.meters.Load())[id]
+	m := d.meters.Load().get(id)
 	if m == nil {
 		return MeterStats{}, fmt.Errorf("meter %d: %w", id, ErrNotExist)
 	}
@@ -279,18 +315,12 @@ func (d *Datapath) MeterDel(id uint32) (MeterStats, error) {
 	}
 	d.meterMu.Lock()
 	defer d.meterMu.Unlock()
-	old := *d.meters.Load()
-	m := old[id]
+	t := d.meters.Load()
+	m := t.get(id)
 	if m == nil {
 		return MeterStats{}, fmt.Errorf("meter %d: %w", id, ErrNotExist)
 	}
-	n := make(map[uint32]*meter, len(old))
-	for k, v := range old {
-		if k != id {
-			n[k] = v
-		}
-	}
-	d.meters.Store(&n)
+	d.meters.Store(t.with(id, nil))
 	return m.stats(), nil
 }
 
@@ -299,7 +329,7 @@ func (d *Datapath) MeterDel(id uint32) (MeterStats, error) {
 // DropStats.Meter; one that meets a meter that does not exist passes.
 func (w *Worker) Meter(id uint32, pkt *dpio.Packet) bool {
 	d := w.d
-	m := (*d.meters.Load())[id]
+	m := d.meters.Load().get(id)
 	if m == nil {
 		return true
 	}
