@@ -286,3 +286,62 @@ func TestMeterAction(t *testing.T) {
 		t.Errorf("meter without Meterer: %v, %v", x3.Err(), rs.outs)
 	}
 }
+
+// FuzzPopEth runs actions on arbitrary frames with and without pop_eth
+// first: what goes out without the Ethernet header must be what goes out
+// with it, less the header (pop_eth takes the link layer header whole and
+// the later actions find the network header at the start); and push_eth
+// of the original addresses after pop_eth gives back the frame less its
+// VLAN tags and LLC/SNAP header.
+func FuzzPopEth(f *testing.F) {
+	for _, s := range [][]byte{
+		testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2, Payload: []byte("x")}),
+		testpkt.TCP(testpkt.Frame{VLAN: 4, IPSrc: "2001:db8::1", IPDst: "2001:db8::2", SrcPort: 1, DstPort: 2}),
+		testpkt.ICMPEcho(testpkt.Frame{}), testpkt.ARPRequest(testpkt.Frame{}), make([]byte, 14), make([]byte, 17),
+	} {
+		f.Add(s)
+	}
+	acts := "set(ipv4(src=1.2.3.4,ttl=5)),set(ipv6(dst=::9,hlimit=4)),set(udp(dst=7)),set(tcp(src=9)),dec_ttl(le_1(2)),1"
+	withEth := mustParse(f, acts)
+	withoutEth := mustParse(f, "pop_eth,"+acts)
+	var x actions.Executor
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) < 14 {
+			return
+		}
+		// The link layer header as OVS's miniflow_extract delimits it.
+		n, et := 14, uint16(frame[12])<<8|uint16(frame[13])
+		for i := 0; i < 2 && (et == 0x8100 || et == 0x88a8) && n+4 <= len(frame); i++ {
+			et = uint16(frame[n+2])<<8 | uint16(frame[n+3])
+			n += 4
+		}
+		if et < 0x600 && n+8 <= len(frame) && bytes.Equal(frame[n:n+6], []byte{0xaa, 0xaa, 3, 0, 0, 0}) {
+			n += 8
+		}
+		x.Reset()
+		var a, b recSink
+		run(&x, newPkt(frame), withEth, &a)
+		run(&x, newPkt(frame), withoutEth, &b)
+		if err := x.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(a.outs) != len(b.outs) {
+			t.Fatalf("%d outputs with the header, %d without", len(a.outs), len(b.outs))
+		}
+		for i := range a.outs {
+			if a.outs[i].port != b.outs[i].port || !bytes.Equal(a.outs[i].data[n:], b.outs[i].data) {
+				t.Fatalf("output %d: %x with the header, %x without", i, a.outs[i].data, b.outs[i].data)
+			}
+		}
+		var src, dst [6]byte
+		copy(dst[:], frame[0:6])
+		copy(src[:], frame[6:12])
+		back := actions.List{{Type: actions.TypePopEth}, {Type: actions.TypePushEth, Eth: actions.EthAddrs{Src: src, Dst: dst}}, actions.Output(1)}
+		var c recSink
+		run(&x, newPkt(frame), back, &c)
+		want := append(append(append([]byte(nil), frame[:12]...), frame[n-2:n]...), frame[n:]...)
+		if len(c.outs) != 1 || !bytes.Equal(c.outs[0].data, want) {
+			t.Fatalf("pop_eth,push_eth: %x -> %v, want %x", frame, c.outs, want)
+		}
+	})
+}
