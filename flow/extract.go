@@ -82,67 +82,77 @@ func ExtractPacketFieldsType(b []byte, inPort, packetType uint32, k *Key, l *Lay
 	extractType(b, inPort, packetType, k, l)
 }
 
-// extract fills a key whose packet fields are zero, from an Ethernet
-// frame.
-func extract(b []byte, inPort uint32, k *Key, l *Layout) {
-	extractType(b, inPort, PacketTypeEthernet, k, l)
-}
-
 // extractType fills a key whose packet fields are zero, for any packet
 // type.
 func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	if packetType == PacketTypeEthernet {
+		extract(b, inPort, k, l)
+		return
+	}
+	// No link layer header: the type names what starts the packet.
+	k.InPort = inPort
+	k.PacketType = packetType
+	*l = Layout{}
+	t := uint16(packetType)
+	k.EthType = t
+	switch t {
+	case EthTypeIPv4:
+		extractIPv4(b, k, l, 0)
+	case EthTypeIPv6:
+		extractIPv6(b, k, l, 0)
+	case EthTypeARP, EthTypeRARP:
+		extractARP(b, k) // at offset 0: Layout cannot tell it is there
+	case EthTypeMPLS, EthTypeMPLSM:
+		extractMPLS(b, k)
+	}
+}
+
+// extract fills a key whose packet fields are zero, from an Ethernet
+// frame.
+func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 	k.InPort = inPort
 	*l = Layout{}
-	var t uint16
-	off := 0
-	if packetType == PacketTypeEthernet {
-		if len(b) < 14 {
+	if len(b) < 14 {
+		return
+	}
+	frame := b
+	copy(k.EthDst[:], b[0:6])
+	copy(k.EthSrc[:], b[6:12])
+	b = b[12:]
+
+	// VLAN tags.
+	for n := 0; n < MaxVLANs; n++ {
+		t := be.Uint16(b)
+		if t != EthTypeVLAN && t != EthTypeQinQ {
+			break
+		}
+		if len(b) < 6 {
+			// A TPID with no room for its TCI (and the EtherType after
+			// it): OVS stops, and the TPID is taken as the EtherType.
+			break
+		}
+		k.VlanTPID[n] = t
+		k.VlanTCI[n] = be.Uint16(b[2:]) | VLANCFI
+		b = b[4:]
+	}
+
+	// EtherType, including 802.3 frames with or without LLC/SNAP.
+	t := be.Uint16(b)
+	b = b[2:]
+	if t < 0x600 {
+		// 802.2 LLC: DSAP/SSAP 0xaa, control 0x03, OUI 0 means SNAP.
+		if len(b) >= 8 && b[0] == 0xaa && b[1] == 0xaa && b[2] == 0x03 &&
+			b[3] == 0 && b[4] == 0 && b[5] == 0 && be.Uint16(b[6:]) >= 0x600 {
+			t = be.Uint16(b[6:])
+			b = b[8:]
+		} else {
+			k.EthType = EthTypeNone
 			return
 		}
-		frame := b
-		copy(k.EthDst[:], b[0:6])
-		copy(k.EthSrc[:], b[6:12])
-		b = b[12:]
-
-		// VLAN tags.
-		for n := 0; n < MaxVLANs; n++ {
-			t := be.Uint16(b)
-			if t != EthTypeVLAN && t != EthTypeQinQ {
-				break
-			}
-			if len(b) < 6 {
-				// A TPID with no room for its TCI (and the EtherType
-				// after it): OVS stops, and the TPID is taken as the
-				// EtherType.
-				break
-			}
-			k.VlanTPID[n] = t
-			k.VlanTCI[n] = be.Uint16(b[2:]) | VLANCFI
-			b = b[4:]
-		}
-
-		// EtherType, including 802.3 frames with or without LLC/SNAP.
-		t = be.Uint16(b)
-		b = b[2:]
-		if t < 0x600 {
-			// 802.2 LLC: DSAP/SSAP 0xaa, control 0x03, OUI 0 means SNAP.
-			if len(b) >= 8 && b[0] == 0xaa && b[1] == 0xaa && b[2] == 0x03 &&
-				b[3] == 0 && b[4] == 0 && b[5] == 0 && be.Uint16(b[6:]) >= 0x600 {
-				t = be.Uint16(b[6:])
-				b = b[8:]
-			} else {
-				k.EthType = EthTypeNone
-				return
-			}
-		}
-		off = cap(frame) - cap(b)
-	} else {
-		// No link layer header: the type names what starts the packet.
-		k.PacketType = packetType
-		t = uint16(packetType)
 	}
 	k.EthType = t
 
+	off := cap(frame) - cap(b)
 	switch t {
 	case EthTypeIPv4:
 		extractIPv4(b, k, l, off)
@@ -153,17 +163,21 @@ func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
 			l.L3 = off
 		}
 	case EthTypeMPLS, EthTypeMPLSM:
-		// Label stack entries up to the bottom of the stack; OVS keeps
-		// the first three and does not look beyond the stack.
-		for n := 0; len(b) >= 4; n++ {
-			lse := be.Uint32(b)
-			if n < MaxMPLSLabels {
-				k.MplsLSE[n] = lse
-			}
-			b = b[4:]
-			if lse&MPLSBOSMask != 0 {
-				break
-			}
+		extractMPLS(b, k)
+	}
+}
+
+// extractMPLS reads the label stack entries up to the bottom of the
+// stack; OVS keeps the first three and does not look beyond the stack.
+func extractMPLS(b []byte, k *Key) {
+	for n := 0; len(b) >= 4; n++ {
+		lse := be.Uint32(b)
+		if n < MaxMPLSLabels {
+			k.MplsLSE[n] = lse
+		}
+		b = b[4:]
+		if lse&MPLSBOSMask != 0 {
+			break
 		}
 	}
 }
