@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/b7cafead/datapath/actions"
 	"github.com/b7cafead/datapath/flow"
 	"github.com/b7cafead/datapath/internal/testpkt"
 	dpio "github.com/b7cafead/datapath/io"
@@ -66,5 +67,18 @@ func TestLayer3Port(t *testing.T) {
 	}
 	if st := d.Stats(); st.Hit != 4 || st.Drops != (DropStats{}) {
 		t.Errorf("stats %+v", st)
+	}
+	// Execute treats a packet from the layer 3 port as one: push_eth
+	// applies, and dec_ttl finds the IPv4 header at the start.
+	if err := d.Execute(2, udp4[14:], actions.MustParse("dec_ttl(le_1(drop)),push_eth(src=00:00:00:00:00:0a,dst=00:00:00:00:00:0b),1")); err != nil {
+		t.Fatal(err)
+	}
+	if out := drain(far[1]); len(out) != 1 || len(out[0]) != len(udp4) || out[0][14+8] != 63 || !bytes.Equal(out[0][:12], udp4[:12]) {
+		t.Errorf("Execute on the layer 3 port sent %x", out)
+	}
+	// A trace from it too.
+	tr, err := d.Trace(2, udp4[14:])
+	if err != nil || tr.Key.PacketType != flow.PacketTypeIPv4 || len(tr.Steps) != 2 || !bytes.Equal(tr.Steps[1].Outputs[0].Packet, udp4) {
+		t.Errorf("trace %+v, %v", tr, err)
 	}
 }

@@ -337,7 +337,8 @@ func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 }
 
 // Execute runs acts on a copy of frame as if it had arrived on port
-// inPort, and transmits the results.
+// inPort (a packet without an Ethernet header if that is a layer 3
+// port), and transmits the results.
 func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	if w.tmp == nil || w.tmp.Cap() < len(frame) {
 		w.tmp = dpio.NewPacket(dpio.DefaultHeadroom, max(len(frame), dpio.DefaultBufferSize))
@@ -348,7 +349,11 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	}
 	var k flow.Key
 	var lay flow.Layout
-	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
+	pt := uint32(flow.PacketTypeEthernet)
+	if v := w.d.Port(inPort); v != nil && v.l3 {
+		pt = l3PacketType(frame)
+	}
+	flow.ExtractLayoutType(w.tmp.Bytes(), inPort, pt, &k, &lay)
 	w.exec.Execute(w.tmp, &k, &lay, acts, w)
 	w.flush()
 	return nil
