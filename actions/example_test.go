@@ -27,7 +27,7 @@ func ExampleParse() {
 
 // Parse a list with nested actions and ask whether the datapath can run it.
 func ExampleList_Validate() {
-	l, err := actions.Parse("push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),meter(1),2")
+	l, err := actions.Parse("push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),ct(commit),2")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -35,6 +35,6 @@ func ExampleList_Validate() {
 	fmt.Println(l)
 	fmt.Println(l.Validate())
 	// Output:
-	// push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),meter(1),2
-	// actions: meter is not implemented
+	// push_vlan(vid=10,pcp=0),dec_ttl(le_1(userspace(pid=1,slow_path(match)))),ct(commit),2
+	// actions: ct is not implemented
 }

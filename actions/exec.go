@@ -40,6 +40,16 @@ type Upcaller interface {
 	Userspace(pkt *dpio.Packet, key *flow.Key, u *Userspace)
 }
 
+// Meterer is implemented by a Sink that has meters, as meter needs.
+// Without it, meter is refused.
+type Meterer interface {
+	// Meter runs pkt through meter id and reports whether it passes (a
+	// packet that does not is dropped: no later action sees it). A
+	// meter that does not exist passes every packet, as in OVS. pkt is
+	// lent as for Output, only during the call.
+	Meter(id uint32, pkt *dpio.Packet) bool
+}
+
 // Executor runs action lists on packets. It keeps the copies that an
 // output followed by a modifying action needs, so its steady state
 // allocates nothing. An Executor is used by one goroutine at a time.
@@ -55,6 +65,10 @@ type Executor struct {
 
 	refused  Action // the first action refused since Reset
 	nrefused int    // packets dropped at a refused action since Reset
+	// refusedL3 says that refused was refused because of the packet's
+	// type (an Ethernet action on a packet that is not Ethernet, or the
+	// reverse), not because it is not implemented.
+	refusedL3 bool
 }
 
 // Reset releases the packet copies handed to sinks since the last Reset
@@ -67,10 +81,15 @@ func (x *Executor) Reset() {
 
 // Err reports the first action the executor refused to run since the last
 // Reset, and on how many packets, or nil. Lists that pass List.Validate
-// are never refused.
+// are refused only for a sink that lacks what an action needs (recirc,
+// userspace, meter) or for a packet whose type does not fit an action
+// (see Execute).
 func (x *Executor) Err() error {
 	if x.nrefused == 0 {
 		return nil
+	}
+	if x.refusedL3 {
+		return fmt.Errorf("actions: %s on a packet %s (%d packets dropped)", x.refused.Type, l3Reason(x.refused.Type), x.nrefused)
 	}
 	err := x.refused.validate(true)
 	if err == nil {
@@ -83,8 +102,31 @@ func (x *Executor) Err() error {
 func (x *Executor) refuse(a *Action) {
 	if x.nrefused == 0 {
 		x.refused = Action{Type: a.Type, Attr: a.Attr, Mask: a.Mask}
+		x.refusedL3 = false
 	}
 	x.nrefused++
+}
+
+// refuseType records that a could not be executed on a packet of its
+// packet type.
+func (x *Executor) refuseType(a *Action) {
+	if x.nrefused == 0 {
+		x.refused = Action{Type: a.Type}
+		x.refusedL3 = true
+	}
+	x.nrefused++
+}
+
+// l3Reason says what was wrong with the packet an action refused for its
+// type.
+func l3Reason(t Type) string {
+	switch t {
+	case TypePushEth:
+		return "that has an Ethernet header"
+	case TypePopEth:
+		return "without an Ethernet header"
+	}
+	return "that is not Ethernet"
 }
 
 func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
@@ -134,6 +176,16 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // all but once in 2^32 times. check_pkt_len compares the length the next
 // output would send, less the Ethernet padding after the IP packet, with
 // its size.
+//
+// meter asks the sink (a Meterer) whether the packet passes; one that does
+// not is dropped there. pop_eth and push_eth change the packet's type
+// between Ethernet (Key.PacketType 0) and the type its EtherType names, as
+// OVS does (see eth.go); the key the later actions see follows. On a
+// packet that is not Ethernet, actions that need an Ethernet header are
+// refused (push_vlan, push_mpls, pop_mpls, add_mpls, pop_eth), and those
+// that OVS skips do nothing (pop_vlan, set of eth); so is push_eth on an
+// Ethernet packet. The IP header of such a packet starts it: sets and
+// dec_ttl find it there.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
 	n := x.nkeys // Execute may be called again by a sink (recirc)
 	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
@@ -195,6 +247,10 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
+			if key.PacketType != flow.PacketTypeEthernet {
+				x.refuseType(a)
+				return false
+			}
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
@@ -205,6 +261,10 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				l25 += 4
 			}
 		case TypePopVLAN:
+			if key.PacketType != flow.PacketTypeEthernet {
+				// No Ethernet header, no tag: nothing to do, as in OVS.
+				continue
+			}
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
@@ -218,6 +278,10 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				x.refuse(a)
 				return false
 			}
+			if key.PacketType != flow.PacketTypeEthernet {
+				x.refuseType(a)
+				return false
+			}
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
@@ -228,6 +292,10 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				return true
 			}
 		case TypePopMPLS:
+			if key.PacketType != flow.PacketTypeEthernet {
+				x.refuseType(a)
+				return false
+			}
 			if ly == lay {
 				moved, ly = *lay, &moved
 			}
@@ -275,7 +343,8 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			case HashSymL4:
 				// Of the packet as it is now, as OVS extracts it.
 				var fk flow.Key
-				flow.Extract(pkt.Bytes(), key.InPort, &fk)
+				var fl flow.Layout
+				flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &fk, &fl)
 				h = dpHashSymL4(&fk, a.Hash.Basis)
 			default:
 				x.refuse(a)
@@ -342,6 +411,41 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			k.InPort = a.Port
 			tn.TunnelReceive(p, k)
+		case TypeMeter:
+			m, ok := sink.(Meterer)
+			if !ok {
+				x.refuse(a)
+				return false
+			}
+			if !m.Meter(a.ID, pkt) {
+				return true
+			}
+		case TypePopEth:
+			if key.PacketType != flow.PacketTypeEthernet || pkt.Len() < 14 {
+				x.refuseType(a)
+				return false
+			}
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if !own {
+				key, own = x.ownKey(key), true
+			}
+			popEth(pkt, key, ly, &l25)
+		case TypePushEth:
+			if key.PacketType == flow.PacketTypeEthernet {
+				x.refuseType(a)
+				return false
+			}
+			if ly == lay {
+				moved, ly = *lay, &moved
+			}
+			if !own {
+				key, own = x.ownKey(key), true
+			}
+			if !pushEth(pkt, key, ly, &l25, &a.Eth) {
+				return true
+			}
 		case TypeCTClear:
 			if !own {
 				key, own = x.ownKey(key), true
@@ -432,7 +536,7 @@ func clearCT(k *flow.Key) {
 func modifiesAfter(l List) bool {
 	for i := range l {
 		switch l[i].Type {
-		case TypeOutput, TypeDrop, TypeCTClear, TypeHash:
+		case TypeOutput, TypeDrop, TypeCTClear, TypeHash, TypeMeter:
 		case TypeSet, TypeSetMasked:
 			if !metaAttr(l[i].Attr) {
 				return true
@@ -464,7 +568,7 @@ func needsKey(l List) bool {
 
 // shift moves the header offsets of ly by n bytes.
 func shift(ly *flow.Layout, n int) {
-	if ly.L3 != 0 {
+	if ly.L3 != 0 || ly.End != 0 {
 		ly.L3 += n
 	}
 	if ly.L4 != 0 {
@@ -521,7 +625,7 @@ func popVLAN(pkt *dpio.Packet, ly *flow.Layout) {
 // less.
 func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 	switch {
-	case key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 && ly.L3+20 <= len(b):
+	case key.EthType == flow.EthTypeIPv4 && ly.End != 0 && ly.L3+20 <= len(b):
 		nh := b[ly.L3:]
 		ttl := nh[8]
 		if ttl <= 1 {
@@ -529,7 +633,7 @@ func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 		}
 		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(ttl)<<8, uint16(ttl-1)<<8))
 		nh[8] = ttl - 1
-	case key.EthType == flow.EthTypeIPv6 && ly.L3 != 0 && ly.L3+40 <= len(b):
+	case key.EthType == flow.EthTypeIPv6 && ly.End != 0 && ly.L3+40 <= len(b):
 		nh := b[ly.L3:]
 		if nh[7] <= 1 {
 			return false
@@ -543,7 +647,8 @@ func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 	switch attr {
 	case AttrEthernet:
-		if len(b) < 14 {
+		if len(b) < 14 || key.PacketType != flow.PacketTypeEthernet {
+			// No Ethernet header: nothing to set, as in OVS.
 			return
 		}
 		for i := 0; i < 6; i++ {
@@ -551,7 +656,7 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 			b[6+i] = k.EthSrc[i] | b[6+i]&^m.EthSrc[i]
 		}
 	case AttrIPv4:
-		if key.EthType != flow.EthTypeIPv4 || lay.L3 == 0 {
+		if key.EthType != flow.EthTypeIPv4 || lay.End == 0 {
 			return
 		}
 		setIPv4(b, lay, k, m)

@@ -234,7 +234,7 @@ func TestExecutorRefuses(t *testing.T) {
 	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
 	var x actions.Executor
 	for _, tc := range []struct{ acts, name string }{
-		{"1,pop_eth,2", "pop_eth"},
+		{"1,pop_nsh(),2", "pop_nsh"},
 		{"1,set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
 		{"1,dec_ttl(le_1(recirc(1))),2", ""},
 		{"1,clone(meter(3)),2", "meter"},

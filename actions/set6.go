@@ -31,7 +31,7 @@ func l4Len(b []byte, lay *flow.Layout) int {
 // traffic class, the flow label and the hop limit. proto and frag are
 // not changed.
 func setIPv6(b []byte, lay *flow.Layout, k, m *flow.Key) {
-	if lay.L3 == 0 || lay.L3+40 > len(b) {
+	if lay.End == 0 || lay.L3+40 > len(b) {
 		return
 	}
 	nh := b[lay.L3:]

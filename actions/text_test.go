@@ -257,10 +257,11 @@ func TestValidate(t *testing.T) {
 		{"1,set(tunnel(dst=1.1.1.1,ttl=64))", "set of tunnel is not implemented"},
 		{"push_vlan(vid=1,pcp=0),pop_vlan,trunc(10),dec_ttl(le_1(1)),2", ""},
 		{"dec_ttl(le_1(push_mpls(label=1,tc=0,ttl=1,bos=1,eth_type=0x8847))),pop_mpls(eth_type=0x800)", ""},
-		{"dec_ttl(le_1(meter(1)))", "meter is not implemented (in dec_ttl)"},
+		{"dec_ttl(le_1(pop_nsh()))", "pop_nsh is not implemented (in dec_ttl)"},
+		{"meter(1),push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),pop_eth,2", ""},
 		{"1,ct(commit),2", "ct is not implemented"},
 		{"userspace(pid=1),recirc(1)", ""},
-		{"clone(meter(1))", "meter is not implemented"},
+		{"clone(pop_nsh())", "pop_nsh is not implemented"},
 		{"tnl_pop(1)", ""},
 		{"lb_output(1)", "lb_output is not implemented"},
 	}

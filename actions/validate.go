@@ -92,6 +92,13 @@ func (a *Action) validate(last bool) error {
 		// The executor runs them with a sink that has tunnel ports
 		// (Tunneler); whether the port is one is known only then.
 		return nil
+	case TypeMeter:
+		// The executor runs it with a sink that has meters (Meterer).
+		return nil
+	case TypePushEth, TypePopEth:
+		// Whether the packet has an Ethernet header is known only when
+		// the action runs; the executor drops a packet it does not fit.
+		return nil
 	case TypeRecirc, TypeUserspace:
 		// The executor runs them with a sink that takes them back
 		// (Recirculator, Upcaller), as a datapath's worker does.

@@ -64,6 +64,10 @@ type Config struct {
 	// cache (flow.DefaultEMCInsertInvProb when zero; 1 inserts every
 	// hit). A negative value disables the exact-match cache.
 	EMCInsertInvProb int
+	// Clock returns the current time in nanoseconds (time.Now's
+	// UnixNano when nil). Meters measure time with it: tests give a
+	// clock of their own to meter deterministically.
+	Clock func() int64
 }
 
 // Datapath is a userspace OVS-style datapath.
@@ -77,7 +81,7 @@ type Datapath struct {
 	closed bool
 
 	hit, missed, lost atomic.Uint64
-	drops             struct{ action, invalidPort, txError, txFull, recirc atomic.Uint64 }
+	drops             struct{ action, invalidPort, txError, txFull, recirc, meter atomic.Uint64 }
 	maskHits          atomic.Uint64 // subtables searched by hits, for hit/pkt
 	emcHit            atomic.Uint64
 	emcInvProb        uint32 // 0: no exact-match cache
@@ -97,6 +101,10 @@ type Datapath struct {
 
 	async  *asyncUpcalls // asynchronous Go handler, or nil
 	queues atomic.Pointer[map[uint32]*UpcallQueue]
+
+	clock   func() int64 // Config.Clock
+	meterMu sync.Mutex   // serializes meter changes
+	meters  atomic.Pointer[meterTable]
 }
 
 // New returns an empty datapath.
@@ -104,7 +112,8 @@ func New(cfg Config) *Datapath {
 	if cfg.Name == "" {
 		cfg.Name = "dp0"
 	}
-	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall}
+	d := &Datapath{name: cfg.Name, upcall: cfg.Upcall, clock: cfg.Clock}
+	d.meters.Store(&meterTable{})
 	switch {
 	case cfg.EMCInsertInvProb == 0:
 		d.emcInvProb = flow.DefaultEMCInsertInvProb
@@ -167,6 +176,13 @@ type PortConfig struct {
 	// received on this port are sent (OVS_VPORT_ATTR_UPCALL_PID); empty
 	// for none.
 	UpcallPIDs []uint32
+	// Layer3 says that the device carries packets without a link layer
+	// header, as an IP tunnel or a tun device does: a packet received on
+	// it is IPv4 or IPv6 by its version (the first four bits), with the
+	// packet type packet_type(ns=1,id=0x800) or (ns=1,id=0x86dd), or of
+	// packet type (ns=1,id=0) if it is neither; flows match it without
+	// eth(). Packets are sent to it as they are, whatever their type.
+	Layer3 bool
 	// TunnelDstPort is the UDP destination port of a VXLAN or Geneve
 	// port (OVS_TUNNEL_ATTR_DST_PORT); zero means the IANA port, 4789
 	// or 6081. The datapath records it: as in OVS, which packets a
@@ -192,6 +208,7 @@ type Vport struct {
 	no   uint32
 	dev  dpio.Port
 	typ  PortType
+	l3   bool // PortConfig.Layer3
 	pids atomic.Pointer[[]uint32]
 	info dpio.PortInfo // as of the last event; under Datapath.mu
 
@@ -214,6 +231,10 @@ func (v *Vport) Type() PortType { return v.typ }
 // TunnelDstPort returns the UDP destination port of a VXLAN or Geneve
 // port, or 0.
 func (v *Vport) TunnelDstPort() uint16 { return v.dstPort }
+
+// Layer3 reports whether the port carries packets without a link layer
+// header (PortConfig.Layer3).
+func (v *Vport) Layer3() bool { return v.l3 }
 
 // UpcallPIDs returns the netlink port ids upcalls from this port go to.
 func (v *Vport) UpcallPIDs() []uint32 {
@@ -310,7 +331,7 @@ func (d *Datapath) AddPortConfig(no uint32, dev dpio.Port, cfg PortConfig) (*Vpo
 			return nil, fmt.Errorf("port name %q: %w", name, ErrExist)
 		}
 	}
-	v := &Vport{no: no, dev: dev, typ: cfg.Type, info: dev.Info(), tnl: tnl, dstPort: dstPort}
+	v := &Vport{no: no, dev: dev, typ: cfg.Type, l3: cfg.Layer3, info: dev.Info(), tnl: tnl, dstPort: dstPort}
 	v.SetUpcallPIDs(cfg.UpcallPIDs)
 	m := make(map[uint32]*Vport, len(old)+1)
 	for k, x := range old {
@@ -604,6 +625,9 @@ type DropStats struct {
 	// by reason, indexed by actions.TunnelDrop.
 	TunnelPop        uint64
 	TunnelPopReasons [actions.NumTunnelDrops]uint64
+	// Meter counts packets (or copies) a meter dropped (OVS's
+	// datapath_drop_meter).
+	Meter uint64
 }
 
 // Stats returns the datapath's counters.
@@ -622,7 +646,7 @@ func (d *Datapath) Stats() Stats {
 		Drops: DropStats{Action: d.drops.action.Load(), InvalidPort: d.drops.invalidPort.Load(),
 			TxError: d.drops.txError.Load(), TxFull: d.drops.txFull.Load(), Recirc: d.drops.recirc.Load(),
 			TunnelPush: tnl[actions.DropTunnelPush], InvalidTunnelPort: tnl[actions.DropInvalidTunnelPort],
-			TunnelPop: pop}}
+			TunnelPop: pop, Meter: d.drops.meter.Load()}}
 	st.Drops.TunnelPopReasons = tnl
 	st.Drops.TunnelPopReasons[actions.DropTunnelPush] = 0
 	st.Drops.TunnelPopReasons[actions.DropInvalidTunnelPort] = 0

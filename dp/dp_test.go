@@ -520,11 +520,10 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 	r := newRig(t, Config{}, 2)
 	m := flow.MustParse("in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)")
 	for _, tc := range []struct{ acts, name string }{
-		{"pop_eth,2", "pop_eth"},
+		{"pop_nsh(),2", "pop_nsh"},
 		{"ct(commit),2", "ct"},
 		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
-		{"dec_ttl(le_1(meter(1))),2", "meter"},
-		{"lb_output(3)", "lb_output"},
+		{"dec_ttl(le_1(pop_nsh())),2", "pop_nsh"},
 	} {
 		_, err := r.d.PutFlow(m, actions.MustParse(tc.acts), PutCreate)
 		if !errors.Is(err, ErrInvalid) || !errors.Is(err, actions.ErrNotImplemented) || !strings.Contains(err.Error(), tc.name+" is not implemented") {

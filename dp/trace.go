@@ -70,7 +70,11 @@ func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 	}
 	t := &Trace{InPort: inPort}
 	var lay flow.Layout
-	flow.ExtractLayout(pkt.Bytes(), inPort, &t.Key, &lay)
+	pt := uint32(flow.PacketTypeEthernet)
+	if v := d.Port(inPort); v != nil && v.l3 {
+		pt = l3PacketType(frame)
+	}
+	flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &t.Key, &lay)
 	if d.Port(inPort) == nil {
 		t.Miss = fmt.Sprintf("port %d does not exist; a packet could not arrive on it", inPort)
 	}
@@ -96,12 +100,19 @@ func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 		before := key
 		rec.outs = nil
 		x.Execute(pkt, &key, &lay, acts[i:i+1], rec)
+		refused := x.Err() != nil
 		x.Reset()
 		st := TraceStep{Action: acts[i : i+1].String(), Outputs: rec.outs, Packet: append([]byte(nil), pkt.Bytes()...)}
 		// What the action changed: the re-extracted key against the
 		// key before it.
+		switch {
+		case acts[i].Type == actions.TypePushEth && pt != flow.PacketTypeEthernet:
+			pt = flow.PacketTypeEthernet
+		case acts[i].Type == actions.TypePopEth && pt == flow.PacketTypeEthernet && !refused:
+			pt = flow.PacketTypeOf(before.EthType)
+		}
 		var after flow.Key
-		flow.ExtractLayout(pkt.Bytes(), inPort, &after, &lay)
+		flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &after, &lay)
 		key = after
 		if m := diffMask(&before, &after); !m.IsZero() {
 			st.Before = formatFields(&before, &m)
@@ -111,6 +122,10 @@ func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 	}
 	return t, nil
 }
+
+// Meter implements actions.Meterer for a trace: the packet passes, and
+// the meter is not run (that would take its tokens and count).
+func (r *recordSink) Meter(id uint32, pkt *dpio.Packet) bool { return true }
 
 // recordSink keeps copies of what actions output.
 type recordSink struct {

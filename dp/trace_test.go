@@ -79,3 +79,38 @@ func TestTrace(t *testing.T) {
 		t.Errorf("runt: %+v, %v", tr, err)
 	}
 }
+
+// TestTracePacketTypes traces a flow that meters and takes the Ethernet
+// header off and puts another on: the meter passes the packet without
+// counting, and the key after each step is the packet's of its new type.
+func TestTracePacketTypes(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	if err := r.d.MeterSet(1, MeterConfig{Flags: MeterFlagPktps, Bands: []MeterBand{{Type: MeterBandDrop, Rate: 1, BurstSize: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth_type(0x0800),ipv4(proto=17,frag=no),udp()",
+		"meter(1),pop_eth,set(ipv4(ttl=9)),push_eth(src=00:00:00:00:00:0a,dst=00:00:00:00:00:0b),2")
+	frame := testpkt.UDP(testpkt.Frame{Payload: make([]byte, 30)})
+	for range 2 {
+		tr, err := r.d.Trace(1, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.Steps) != 5 {
+			t.Fatalf("steps %+v", tr.Steps)
+		}
+		if s := tr.Steps[1]; !bytes.Equal(s.Packet, frame[14:]) || !strings.Contains(s.After, "packet_type(ns=1,id=0x800)") {
+			t.Errorf("pop_eth step %+v", s)
+		}
+		if s := tr.Steps[2]; s.Before != "ipv4(ttl=64)" || s.After != "ipv4(ttl=9)" {
+			t.Errorf("set step %+v", s)
+		}
+		out := tr.Steps[4].Outputs
+		if len(out) != 1 || len(out[0].Packet) != len(frame) || out[0].Packet[5] != 0x0b || out[0].Packet[11] != 0x0a || out[0].Packet[14+8] != 9 {
+			t.Errorf("output %+v", out)
+		}
+	}
+	if st, _ := r.d.MeterGet(1); st.Packets != 0 {
+		t.Errorf("trace ran the meter: %+v", st)
+	}
+}

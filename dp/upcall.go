@@ -266,7 +266,7 @@ func (d *Datapath) startAsync(queueLen, workers int) {
 				}
 				pkt.Reset(dpio.DefaultHeadroom)
 				pkt.SetBytes(qu.Packet)
-				flow.ExtractLayout(pkt.Bytes(), qu.InPort, &key, &lay)
+				flow.ExtractLayoutType(pkt.Bytes(), qu.InPort, qu.Key.PacketType, &key, &lay)
 				w.up = Upcall{w: w, lay: &lay, Type: qu.Type, InPort: qu.InPort, Key: qu.Key, Packet: pkt, Userdata: qu.Userdata}
 				d.upcall(&w.up)
 				w.up = Upcall{}

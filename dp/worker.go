@@ -41,6 +41,12 @@ type Worker struct {
 	// being executed (actions.RSSKeyer): its key as received, or as
 	// decapsulated, through any recirculations; nil when unknown.
 	rssKey *flow.Key
+
+	// now is the datapath clock's reading for the batch, taken when a
+	// meter first needs it (nowSet); flush, at the end of each batch,
+	// clears nowSet.
+	now    int64
+	nowSet bool
 }
 
 // maxRecircDepth is how many times a packet may recirculate; the next
@@ -78,7 +84,7 @@ func (w *Worker) reenter(pkt *dpio.Packet, key *flow.Key, decap bool) {
 		return
 	}
 	k, lay := &w.rkeys[w.depth], &w.rlays[w.depth]
-	flow.ExtractLayout(pkt.Bytes(), key.InPort, k, lay)
+	flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, k, lay)
 	k.CopyMetadata(key)
 	if decap {
 		saved := w.rssKey
@@ -115,7 +121,7 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 		saved := w.up
 		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata}
 		var k flow.Key
-		flow.ExtractLayout(pkt.Bytes(), key.InPort, &k, &w.ulay)
+		flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &k, &w.ulay)
 		w.up.lay = &w.ulay
 		d.upcall(&w.up)
 		w.up = saved
@@ -220,6 +226,7 @@ func (w *Worker) flush() {
 		q.pkts = q.pkts[:0]
 	}
 	w.exec.Reset()
+	w.nowSet = false // the next batch reads the clock again
 }
 
 // Process pushes a batch received on port inPort through the pipeline:
@@ -239,7 +246,9 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		w.keysDirty = false
 	}
 	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
+	l3 := false
 	if v := (*d.ports.Load())[inPort]; v != nil {
+		l3 = v.l3
 		var bytes uint64
 		for _, p := range pkts {
 			bytes += uint64(p.Len())
@@ -258,7 +267,12 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	// A batch comes from one port: one classifier serves it.
 	cls := d.flows.classifier(inPort)
 	for i, p := range pkts {
-		flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+		if l3 {
+			b := p.Bytes()
+			flow.ExtractPacketFieldsType(b, inPort, l3PacketType(b), &keys[i], &lays[i])
+		} else {
+			flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+		}
 		var h uint64
 		if w.emc != nil {
 			h = w.emc.Hash(&keys[i])
@@ -370,7 +384,8 @@ func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 }
 
 // Execute runs acts on a copy of frame as if it had arrived on port
-// inPort, and transmits the results.
+// inPort (a packet without an Ethernet header if that is a layer 3
+// port), and transmits the results.
 func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	if w.tmp == nil || w.tmp.Cap() < len(frame) {
 		w.tmp = dpio.NewPacket(dpio.DefaultHeadroom, max(len(frame), dpio.DefaultBufferSize))
@@ -381,11 +396,29 @@ func (w *Worker) Execute(inPort uint32, frame []byte, acts actions.List) error {
 	}
 	var k flow.Key
 	var lay flow.Layout
-	flow.ExtractLayout(w.tmp.Bytes(), inPort, &k, &lay)
+	pt := uint32(flow.PacketTypeEthernet)
+	if v := w.d.Port(inPort); v != nil && v.l3 {
+		pt = l3PacketType(frame)
+	}
+	flow.ExtractLayoutType(w.tmp.Bytes(), inPort, pt, &k, &lay)
 	saved := w.rssKey
 	w.rssKey = &k
 	w.exec.Execute(w.tmp, &k, &lay, acts, w)
 	w.rssKey = saved
 	w.flush()
 	return nil
+}
+
+// l3PacketType returns the packet type of packet b received on a layer 3
+// port: IPv4 or IPv6 by the IP version, (ns=1,id=0) otherwise.
+func l3PacketType(b []byte) uint32 {
+	if len(b) > 0 {
+		switch b[0] >> 4 {
+		case 4:
+			return flow.PacketTypeIPv4
+		case 6:
+			return flow.PacketTypeIPv6
+		}
+	}
+	return flow.PacketTypeOf(0)
 }

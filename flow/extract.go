@@ -20,7 +20,10 @@ func Extract(b []byte, inPort uint32, k *Key) {
 
 // Layout gives the offsets of a frame's headers as extraction found them,
 // for actions that rewrite headers. An offset of zero means the layer is
-// absent (or was not valid).
+// absent (or was not valid), with one exception: in a packet that is not
+// Ethernet (Key.PacketType not 0) the network header starts the packet,
+// at L3 = 0. End is set exactly when an IPv4 or IPv6 header is valid, so
+// End != 0 tells that L3 holds one, wherever it starts.
 type Layout struct {
 	L3  int // start of the IPv4, IPv6 or ARP header
 	L4  int // start of the TCP, UDP, SCTP, ICMP or ICMPv6 header
@@ -45,7 +48,67 @@ func ExtractPacketFields(b []byte, inPort uint32, k *Key, l *Layout) {
 	extract(b, inPort, k, l)
 }
 
-// extract fills a key whose packet fields are zero.
+// Packet types (Key.PacketType): the namespace in the high 16 bits, the
+// type in the low 16, as OVS's packet_type(ns=...,id=...). Namespace 0
+// (OpenFlow's ONF namespace) type 0 is Ethernet; namespace 1 holds packets
+// that start with the header an EtherType names.
+const (
+	PacketTypeEthernet = 0
+	PacketTypeIPv4     = 1<<16 | EthTypeIPv4
+	PacketTypeIPv6     = 1<<16 | EthTypeIPv6
+	PacketTypeMPLS     = 1<<16 | EthTypeMPLS
+)
+
+// PacketTypeOf returns the packet type of a packet that starts with the
+// header EtherType t names (namespace 1).
+func PacketTypeOf(t uint16) uint32 { return 1<<16 | uint32(t) }
+
+// ExtractLayoutType is ExtractLayout for a packet of the given packet type
+// (Key.PacketType): PacketTypeEthernet is an Ethernet frame, as for
+// ExtractLayout; any other type is a packet without a link layer header,
+// which starts with the header its type's low 16 bits name as an EtherType
+// would, as OVS's miniflow_extract treats a packet that is not Ethernet:
+// the key has the packet type, EthType is those 16 bits, no Ethernet
+// addresses nor VLAN tags, and the network header is at offset 0.
+func ExtractLayoutType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	*k = Key{}
+	extractType(b, inPort, packetType, k, l)
+}
+
+// ExtractPacketFieldsType is ExtractPacketFields for a packet of the given
+// packet type (see ExtractLayoutType).
+func ExtractPacketFieldsType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	*(*[packetWords]uint64)(unsafe.Pointer(k)) = [packetWords]uint64{}
+	extractType(b, inPort, packetType, k, l)
+}
+
+// extractType fills a key whose packet fields are zero, for any packet
+// type.
+func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
+	if packetType == PacketTypeEthernet {
+		extract(b, inPort, k, l)
+		return
+	}
+	// No link layer header: the type names what starts the packet.
+	k.InPort = inPort
+	k.PacketType = packetType
+	*l = Layout{}
+	t := uint16(packetType)
+	k.EthType = t
+	switch t {
+	case EthTypeIPv4:
+		extractIPv4(b, k, l, 0)
+	case EthTypeIPv6:
+		extractIPv6(b, k, l, 0)
+	case EthTypeARP, EthTypeRARP:
+		extractARP(b, k) // at offset 0: Layout cannot tell it is there
+	case EthTypeMPLS, EthTypeMPLSM:
+		extractMPLS(b, k)
+	}
+}
+
+// extract fills a key whose packet fields are zero, from an Ethernet
+// frame.
 func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 	k.InPort = inPort
 	*l = Layout{}
@@ -100,17 +163,21 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 			l.L3 = off
 		}
 	case EthTypeMPLS, EthTypeMPLSM:
-		// Label stack entries up to the bottom of the stack; OVS keeps
-		// the first three and does not look beyond the stack.
-		for n := 0; len(b) >= 4; n++ {
-			lse := be.Uint32(b)
-			if n < MaxMPLSLabels {
-				k.MplsLSE[n] = lse
-			}
-			b = b[4:]
-			if lse&MPLSBOSMask != 0 {
-				break
-			}
+		extractMPLS(b, k)
+	}
+}
+
+// extractMPLS reads the label stack entries up to the bottom of the
+// stack; OVS keeps the first three and does not look beyond the stack.
+func extractMPLS(b []byte, k *Key) {
+	for n := 0; len(b) >= 4; n++ {
+		lse := be.Uint32(b)
+		if n < MaxMPLSLabels {
+			k.MplsLSE[n] = lse
+		}
+		b = b[4:]
+		if lse&MPLSBOSMask != 0 {
+			break
 		}
 	}
 }
