@@ -82,7 +82,7 @@ func (x *Executor) Err() error {
 // refuse records that a could not be executed.
 func (x *Executor) refuse(a *Action) {
 	if x.nrefused == 0 {
-		x.refused = Action{Type: a.Type, Attr: a.Attr, Mask: a.Mask}
+		x.refused = Action{Type: a.Type, Attr: a.Attr, Set: a.Set}
 	}
 	x.nrefused++
 }
@@ -177,23 +177,29 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 		case TypeDrop:
 			return true
 		case TypeSet, TypeSetMasked:
-			if !settable(a.Attr) {
-				x.refuse(a)
-				return false
-			}
-			mask := &a.Mask
+			st := a.set()
+			mask := &st.Mask
 			if a.Type == TypeSet {
-				m := fullMask(a.Attr)
-				mask = &m
+				mask = fullMask(a.Attr)
 			}
-			if metaAttr(a.Attr) {
+			switch a.Attr {
+			case AttrIPv4:
+				// The most common set, without a second switch.
+				if key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 {
+					setIPv4(pkt.Bytes(), ly, &st.Key, mask)
+				}
+			case AttrPriority, AttrSkbMark:
+				// Metadata: the key changes, not the packet.
 				if !own {
 					key, own = x.ownKey(key), true
 				}
-				setMeta(key, a.Attr, &a.Key, mask)
-				continue
+				setMeta(key, a.Attr, &st.Key, mask)
+			default:
+				if !set(pkt.Bytes(), key, ly, a.Attr, &st.Key, mask) {
+					x.refuse(a)
+					return false
+				}
 			}
-			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
 		case TypePushVLAN:
 			if ly == lay {
 				moved, ly = *lay, &moved
@@ -469,12 +475,13 @@ func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 	return true
 }
 
-// set applies a (masked) set action to frame b.
-func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
+// set applies a (masked) set action of a packet header attribute to frame
+// b. It reports false if it cannot set attr (see settable).
+func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) bool {
 	switch attr {
 	case AttrEthernet:
 		if len(b) < 14 {
-			return
+			return true
 		}
 		for i := 0; i < 6; i++ {
 			b[i] = k.EthDst[i] | b[i]&^m.EthDst[i]
@@ -482,22 +489,22 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 		}
 	case AttrIPv4:
 		if key.EthType != flow.EthTypeIPv4 || lay.L3 == 0 {
-			return
+			return true
 		}
 		setIPv4(b, lay, k, m)
 	case AttrTCP:
 		if key.NwProto != flow.IPProtoTCP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		th := b[lay.L4:lay.End]
 		if len(th) < 20 || int(th[12]>>4)*4 < 20 || int(th[12]>>4)*4 > len(th) {
-			return
+			return true
 		}
 		setPort(th[0:2], k.TpSrc|be.Uint16(th[0:])&^m.TpSrc, th[16:18])
 		setPort(th[2:4], k.TpDst|be.Uint16(th[2:])&^m.TpDst, th[16:18])
 	case AttrIPv6:
 		if key.EthType != flow.EthTypeIPv6 {
-			return
+			return true
 		}
 		setIPv6(b, lay, k, m)
 	case AttrICMP, AttrICMPv6:
@@ -506,31 +513,31 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 			want = flow.IPProtoICMPv6
 		}
 		if key.NwProto != want || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setICMP(b, lay, k, m)
 	case AttrSCTP:
 		if key.NwProto != flow.IPProtoSCTP || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setSCTP(b, lay, k, m)
 	case AttrARP:
 		if key.EthType != flow.EthTypeARP && key.EthType != flow.EthTypeRARP {
-			return
+			return true
 		}
 		setARP(b, lay, k, m)
 	case AttrND:
 		if key.EthType != flow.EthTypeIPv6 || key.NwProto != flow.IPProtoICMPv6 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setND(b, lay, k, m)
 	case AttrUDP:
 		if key.NwProto != flow.IPProtoUDP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		uh := b[lay.L4:lay.End]
 		if len(uh) < 8 {
-			return
+			return true
 		}
 		src := k.TpSrc | be.Uint16(uh[0:])&^m.TpSrc
 		dst := k.TpDst | be.Uint16(uh[2:])&^m.TpDst
@@ -538,14 +545,17 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 			// No checksum over IPv4: keep it that way.
 			be.PutUint16(uh[0:], src)
 			be.PutUint16(uh[2:], dst)
-			return
+			return true
 		}
 		setPort(uh[0:2], src, uh[6:8])
 		setPort(uh[2:4], dst, uh[6:8])
 		if be.Uint16(uh[6:]) == 0 {
 			be.PutUint16(uh[6:], 0xffff)
 		}
+	default:
+		return false
 	}
+	return true
 }
 
 func setPort(field []byte, v uint16, csum []byte) {
@@ -557,21 +567,23 @@ func setPort(field []byte, v uint16, csum []byte) {
 	be.PutUint16(field, v)
 }
 
+// setIPv4 applies a (masked) set of ipv4 to frame b, whose IPv4 header
+// starts at lay.L3.
 func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 	nh := b[lay.L3:lay.End]
-	var src, dst [4]byte
-	for i := 0; i < 4; i++ {
-		src[i] = k.NwSrc[i] | nh[12+i]&^m.NwSrc[i]
-		dst[i] = k.NwDst[i] | nh[16+i]&^m.NwDst[i]
-	}
+	_ = nh[19]
+	src := be.Uint32(k.NwSrc[:]) | be.Uint32(nh[12:])&^be.Uint32(m.NwSrc[:])
+	dst := be.Uint32(k.NwDst[:]) | be.Uint32(nh[16:])&^be.Uint32(m.NwDst[:])
 	tos := k.NwTos | nh[1]&^m.NwTos
 	ttl := k.NwTTL | nh[8]&^m.NwTTL
-	var l4 []byte
-	if lay.L4 != 0 {
-		l4 = b[lay.L4:lay.End]
+	if src != be.Uint32(nh[12:]) || dst != be.Uint32(nh[16:]) {
+		var l4 []byte
+		if lay.L4 != 0 {
+			l4 = b[lay.L4:lay.End]
+		}
+		setIPv4Addr(nh, 12, src, l4)
+		setIPv4Addr(nh, 16, dst, l4)
 	}
-	setIPv4Addr(nh, nh[12:16], src, l4)
-	setIPv4Addr(nh, nh[16:20], dst, l4)
 	if nh[1] != tos {
 		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
 		nh[1] = tos
@@ -582,30 +594,30 @@ func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 	}
 }
 
-// setIPv4Addr rewrites an IPv4 address field of header nh, updating the
-// IP header checksum and the TCP or UDP checksum that covers it.
-func setIPv4Addr(nh, field []byte, v [4]byte, l4 []byte) {
-	old := be.Uint32(field)
-	nv := be.Uint32(v[:])
-	if old == nv {
+// setIPv4Addr rewrites the IPv4 address at offset off of header nh to v,
+// updating the IP header checksum and the TCP or UDP checksum that covers
+// it.
+func setIPv4Addr(nh []byte, off int, v uint32, l4 []byte) {
+	old := be.Uint32(nh[off:])
+	if old == v {
 		return
 	}
 	switch nh[9] {
 	case flow.IPProtoTCP:
 		if len(l4) >= 20 {
-			be.PutUint16(l4[16:], Recalc32(be.Uint16(l4[16:]), old, nv))
+			be.PutUint16(l4[16:], Recalc32(be.Uint16(l4[16:]), old, v))
 		}
 	case flow.IPProtoUDP:
 		if len(l4) >= 8 && be.Uint16(l4[6:]) != 0 {
-			c := Recalc32(be.Uint16(l4[6:]), old, nv)
+			c := Recalc32(be.Uint16(l4[6:]), old, v)
 			if c == 0 {
 				c = 0xffff
 			}
 			be.PutUint16(l4[6:], c)
 		}
 	}
-	be.PutUint16(nh[10:], Recalc32(be.Uint16(nh[10:]), old, nv))
-	copy(field, v[:])
+	be.PutUint16(nh[10:], Recalc32(be.Uint16(nh[10:]), old, v))
+	be.PutUint32(nh[off:], v)
 }
 
 // Recalc16 returns the Internet checksum csum updated for a 16-bit word of
