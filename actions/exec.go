@@ -135,9 +135,37 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // output would send, less the Ethernet padding after the IP packet, with
 // its size.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	n := x.nkeys // Execute may be called again by a sink (recirc)
-	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
-	x.nkeys = n
+	// The common lists, sets of packet headers and then an output, run
+	// here. They leave the state run keeps as it starts (the layout,
+	// the key, no trunc), so that the first other action and the rest of
+	// the list can go to run as if they were the whole list.
+	for i := 0; i < len(l); i++ {
+		a := &l[i]
+		if a.Type == TypeOutput && i == len(l)-1 {
+			sink.Output(a.Port, pkt)
+			return
+		}
+		if a.Type == TypeSetMasked || a.Type == TypeSet {
+			if a.Attr == AttrIPv4 && a.Set != nil {
+				// The most common set, without a call to setHeader.
+				mask := &a.Set.Mask
+				if a.Type == TypeSet {
+					mask = &fullMasks[AttrIPv4]
+				}
+				if key.EthType == flow.EthTypeIPv4 && lay.L3 != 0 {
+					setIPv4(pkt.Bytes(), lay, &a.Set.Key, mask)
+				}
+				continue
+			}
+			if setHeader(pkt, key, lay, a) {
+				continue
+			}
+		}
+		n := x.nkeys // Execute may be called again by a sink (recirc)
+		x.run(pkt, key, false, lay, l[i:], sink, 0, false, true, 0)
+		x.nkeys = n
+		return
+	}
 }
 
 // run executes l on pkt. key is the flow key, owned by the executor (and
@@ -177,28 +205,22 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 		case TypeDrop:
 			return true
 		case TypeSet, TypeSetMasked:
-			st := a.set()
-			mask := &st.Mask
-			if a.Type == TypeSet {
-				mask = fullMask(a.Attr)
-			}
-			switch a.Attr {
-			case AttrIPv4:
-				// The most common set, without a second switch.
-				if key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 {
-					setIPv4(pkt.Bytes(), ly, &st.Key, mask)
-				}
-			case AttrPriority, AttrSkbMark:
-				// Metadata: the key changes, not the packet.
+			if metaAttr(a.Attr) {
+				// The key changes, not the packet.
 				if !own {
 					key, own = x.ownKey(key), true
 				}
-				setMeta(key, a.Attr, &st.Key, mask)
-			default:
-				if !set(pkt.Bytes(), key, ly, a.Attr, &st.Key, mask) {
-					x.refuse(a)
-					return false
+				st := a.set()
+				mask := &st.Mask
+				if a.Type == TypeSet {
+					mask = fullMask(a.Attr)
 				}
+				setMeta(key, a.Attr, &st.Key, mask)
+				continue
+			}
+			if !setHeader(pkt, key, ly, a) {
+				x.refuse(a)
+				return false
 			}
 		case TypePushVLAN:
 			if ly == lay {
@@ -475,6 +497,25 @@ func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 	return true
 }
 
+// setHeader applies set action a to pkt if it sets a packet header. It
+// reports false, changing nothing, if a sets metadata or an attribute the
+// executor cannot set.
+func setHeader(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, a *Action) bool {
+	st := a.set()
+	mask := &st.Mask
+	if a.Type == TypeSet {
+		mask = fullMask(a.Attr)
+	}
+	if a.Attr == AttrIPv4 {
+		// The most common set, without a second switch.
+		if key.EthType == flow.EthTypeIPv4 && ly.L3 != 0 {
+			setIPv4(pkt.Bytes(), ly, &st.Key, mask)
+		}
+		return true
+	}
+	return set(pkt.Bytes(), key, ly, a.Attr, &st.Key, mask)
+}
+
 // set applies a (masked) set action of a packet header attribute to frame
 // b. It reports false if it cannot set attr (see settable).
 func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) bool {
@@ -568,39 +609,45 @@ func setPort(field []byte, v uint16, csum []byte) {
 }
 
 // setIPv4 applies a (masked) set of ipv4 to frame b, whose IPv4 header
-// starts at lay.L3.
+// starts at lay.L3. As OVS's odp_set_ipv4, it leaves alone the fields
+// whose mask is zero, even where the key has bits (a masked set keeps the
+// bits outside its mask): only the fields with a mask get key | (old &^
+// mask).
 func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 	nh := b[lay.L3:lay.End]
 	_ = nh[19]
-	src := be.Uint32(k.NwSrc[:]) | be.Uint32(nh[12:])&^be.Uint32(m.NwSrc[:])
-	dst := be.Uint32(k.NwDst[:]) | be.Uint32(nh[16:])&^be.Uint32(m.NwDst[:])
-	tos := k.NwTos | nh[1]&^m.NwTos
-	ttl := k.NwTTL | nh[8]&^m.NwTTL
-	if src != be.Uint32(nh[12:]) || dst != be.Uint32(nh[16:]) {
-		var l4 []byte
-		if lay.L4 != 0 {
-			l4 = b[lay.L4:lay.End]
+	if ms := be.Uint32(m.NwSrc[:]); ms != 0 {
+		setIPv4Addr(b, lay, 12, be.Uint32(k.NwSrc[:])|be.Uint32(nh[12:])&^ms)
+	}
+	if md := be.Uint32(m.NwDst[:]); md != 0 {
+		setIPv4Addr(b, lay, 16, be.Uint32(k.NwDst[:])|be.Uint32(nh[16:])&^md)
+	}
+	if m.NwTos != 0 {
+		if tos := k.NwTos | nh[1]&^m.NwTos; nh[1] != tos {
+			be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
+			nh[1] = tos
 		}
-		setIPv4Addr(nh, 12, src, l4)
-		setIPv4Addr(nh, 16, dst, l4)
 	}
-	if nh[1] != tos {
-		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
-		nh[1] = tos
-	}
-	if nh[8] != ttl {
-		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
-		nh[8] = ttl
+	if m.NwTTL != 0 {
+		if ttl := k.NwTTL | nh[8]&^m.NwTTL; nh[8] != ttl {
+			be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
+			nh[8] = ttl
+		}
 	}
 }
 
-// setIPv4Addr rewrites the IPv4 address at offset off of header nh to v,
-// updating the IP header checksum and the TCP or UDP checksum that covers
-// it.
-func setIPv4Addr(nh []byte, off int, v uint32, l4 []byte) {
+// setIPv4Addr rewrites the IPv4 address at offset off of the IPv4 header
+// of b to v, updating the IP header checksum and the TCP or UDP checksum
+// that covers it.
+func setIPv4Addr(b []byte, lay *flow.Layout, off int, v uint32) {
+	nh := b[lay.L3:lay.End]
 	old := be.Uint32(nh[off:])
 	if old == v {
 		return
+	}
+	var l4 []byte
+	if lay.L4 != 0 {
+		l4 = b[lay.L4:lay.End]
 	}
 	switch nh[9] {
 	case flow.IPProtoTCP:
