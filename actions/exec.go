@@ -148,12 +148,21 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 		if a.Type == TypeSetMasked || a.Type == TypeSet {
 			if a.Attr == AttrIPv4 && a.Set != nil {
 				// The most common set, without a call to setHeader.
-				mask := &a.Set.Mask
+				k, m := &a.Set.Key, &a.Set.Mask
 				if a.Type == TypeSet {
-					mask = &fullMasks[AttrIPv4]
+					m = &fullMasks[AttrIPv4]
 				}
-				if key.EthType == flow.EthTypeIPv4 && lay.L3 != 0 {
-					setIPv4(pkt.Bytes(), lay, &a.Set.Key, mask)
+				switch {
+				case key.EthType != flow.EthTypeIPv4 || lay.L3 == 0:
+				case m.NwSrc != [4]byte{} || m.NwDst != [4]byte{} || m.NwTos != 0:
+					setIPv4(pkt.Bytes(), lay, k, m)
+				case m.NwTTL != 0:
+					// The TTL alone, here: setIPv4 does the same.
+					nh := pkt.Bytes()[lay.L3:lay.End]
+					if ttl := k.NwTTL | nh[8]&^m.NwTTL; nh[8] != ttl {
+						be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
+						nh[8] = ttl
+					}
 				}
 				continue
 			}
@@ -616,11 +625,8 @@ func setPort(field []byte, v uint16, csum []byte) {
 func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 	nh := b[lay.L3:lay.End]
 	_ = nh[19]
-	if ms := be.Uint32(m.NwSrc[:]); ms != 0 {
-		setIPv4Addr(b, lay, 12, be.Uint32(k.NwSrc[:])|be.Uint32(nh[12:])&^ms)
-	}
-	if md := be.Uint32(m.NwDst[:]); md != 0 {
-		setIPv4Addr(b, lay, 16, be.Uint32(k.NwDst[:])|be.Uint32(nh[16:])&^md)
+	if m.NwSrc != ([4]byte{}) || m.NwDst != ([4]byte{}) {
+		setIPv4Addrs(b, lay, k, m)
 	}
 	if m.NwTos != 0 {
 		if tos := k.NwTos | nh[1]&^m.NwTos; nh[1] != tos {
@@ -633,6 +639,19 @@ func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 			be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
 			nh[8] = ttl
 		}
+	}
+}
+
+// setIPv4Addrs sets the addresses of a set of ipv4, those whose mask is
+// not zero.
+func setIPv4Addrs(b []byte, lay *flow.Layout, k, m *flow.Key) {
+	nh := b[lay.L3:lay.End]
+	_ = nh[19]
+	if ms := be.Uint32(m.NwSrc[:]); ms != 0 {
+		setIPv4Addr(b, lay, 12, be.Uint32(k.NwSrc[:])|be.Uint32(nh[12:])&^ms)
+	}
+	if md := be.Uint32(m.NwDst[:]); md != 0 {
+		setIPv4Addr(b, lay, 16, be.Uint32(k.NwDst[:])|be.Uint32(nh[16:])&^md)
 	}
 }
 

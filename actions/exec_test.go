@@ -157,6 +157,13 @@ var execCases = []struct {
 	{acts: "set(ipv4(tos=0x3/0x3))", mod: func(s *summary) { s.TOS |= 3 }},
 	{acts: "set(ipv4(ttl=0/0xf0))", mod: func(s *summary) { s.TTL &= 0x0f }},
 	{acts: "set(ipv4(src=10.0.0.1))", mod: func(s *summary) {}}, // same value
+	// A field whose mask is zero stays as it is, whatever the key holds
+	// there (OVS's odp_set_ipv4); the key's bits outside a non-zero mask
+	// are ORed in.
+	{acts: "set(ipv4(src=10.9.9.9/0.0.0.0,tos=0x4/0,ttl=63/0))", mod: func(s *summary) {}},
+	{acts: "set(ipv4(src=10.9.9.9,tos=0x4/0,ttl=1/0))", mod: func(s *summary) { s.IPSrc = v4("10.9.9.9") }},
+	{acts: "set(ipv4(ttl=63/0xf0))", mod: func(s *summary) { s.TTL = 0x3f | s.TTL&0x0f }},
+	{acts: "set(ipv4(dst=10.9.9.9/0.0.0.0,tos=0x5/0x3,ttl=7))", mod: func(s *summary) { s.TOS, s.TTL = 5|s.TOS&^3, 7 }},
 	{acts: "set(ipv4(ttl=63)),set(ipv4(ttl=64))", mod: func(s *summary) {}},
 	{acts: "set(ipv4(src=10.9.8.7,dst=10.6.5.4,proto=17,tos=0,ttl=1,frag=no))", only: flow.IPProtoUDP, mod: func(s *summary) {
 		s.IPSrc, s.IPDst, s.TOS, s.TTL = v4("10.9.8.7"), v4("10.6.5.4"), 0, 1
@@ -227,45 +234,50 @@ func TestExecuteRewrites(t *testing.T) {
 				t.Fatalf("%s/%s: base frame has bad checksums", fk.name, lo.name)
 			}
 			orig := decodeSummary(t, frame)
+			// The cases run alone and after a hash, which changes
+			// the key only: Execute runs lists of sets itself, and
+			// other lists in its general loop.
 			for _, c := range execCases {
-				if c.only != 0 && c.only != orig.Proto {
-					continue
-				}
-				name := fk.name + "/" + lo.name + "/" + c.acts
-				l := mustParse(t, c.acts)
-				exp := orig
-				c.mod(&exp)
-				want := bytes.Clone(frame)
-				writeSummary(want, exp)
-				fixSums(want)
-
-				pkt := newPkt(frame)
-				var sink recSink
-				x.Reset()
-				run(&x, pkt, l, &sink)
-				got := pkt.Bytes()
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s: frame differs from expected:%s", name, diff(got, want))
-				}
-				if ip, l4 := sumsValid(got); !ip || !l4 {
-					t.Errorf("%s: checksums invalid: ip %v, l4 %v", name, ip, l4)
-				}
-				if s := decodeSummary(t, got); s != exp {
-					t.Errorf("%s: decoded\n%+v\nwant\n%+v", name, s, exp)
-				}
-				if fk.noCsum {
-					h, _ := locate(got)
-					if c := be.Uint16(got[h.l4+6:]); c != 0 {
-						t.Errorf("%s: zero UDP checksum became %#04x", name, c)
+				for _, pre := range []string{"", "hash(l4(0)),"} {
+					if c.only != 0 && c.only != orig.Proto {
+						continue
 					}
-				}
-				if !bytes.Equal(got[len(got)-len(lo.pad):], lo.pad) {
-					t.Errorf("%s: Ethernet padding changed", name)
-				}
-				// Outputs after the last set see the final frame, uncopied.
-				for _, o := range sink.outs {
-					if o.pkt != pkt || !bytes.Equal(o.data, want) {
-						t.Errorf("%s: output to %d is not the final packet", name, o.port)
+					name := fk.name + "/" + lo.name + "/" + pre + c.acts
+					l := mustParse(t, pre+c.acts)
+					exp := orig
+					c.mod(&exp)
+					want := bytes.Clone(frame)
+					writeSummary(want, exp)
+					fixSums(want)
+
+					pkt := newPkt(frame)
+					var sink recSink
+					x.Reset()
+					run(&x, pkt, l, &sink)
+					got := pkt.Bytes()
+					if !bytes.Equal(got, want) {
+						t.Errorf("%s: frame differs from expected:%s", name, diff(got, want))
+					}
+					if ip, l4 := sumsValid(got); !ip || !l4 {
+						t.Errorf("%s: checksums invalid: ip %v, l4 %v", name, ip, l4)
+					}
+					if s := decodeSummary(t, got); s != exp {
+						t.Errorf("%s: decoded\n%+v\nwant\n%+v", name, s, exp)
+					}
+					if fk.noCsum {
+						h, _ := locate(got)
+						if c := be.Uint16(got[h.l4+6:]); c != 0 {
+							t.Errorf("%s: zero UDP checksum became %#04x", name, c)
+						}
+					}
+					if !bytes.Equal(got[len(got)-len(lo.pad):], lo.pad) {
+						t.Errorf("%s: Ethernet padding changed", name)
+					}
+					// Outputs after the last set see the final frame, uncopied.
+					for _, o := range sink.outs {
+						if o.pkt != pkt || !bytes.Equal(o.data, want) {
+							t.Errorf("%s: output to %d is not the final packet", name, o.port)
+						}
 					}
 				}
 			}
