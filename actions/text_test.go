@@ -321,3 +321,29 @@ func TestTypeAttrString(t *testing.T) {
 		t.Errorf("Output(7).String() = %q", got)
 	}
 }
+
+// TestSetAttr checks that SetAttr builds what Parse builds, masked or not.
+func TestSetAttr(t *testing.T) {
+	ff4 := [4]byte{0xff, 0xff, 0xff, 0xff}
+	for _, tt := range []struct {
+		text      string
+		attr      actions.Attr
+		key, mask flow.Key
+	}{
+		{"set(ipv4(ttl=63))", actions.AttrIPv4, flow.Key{NwTTL: 63}, flow.Key{NwTTL: 0xff}},
+		{"set(ipv4(src=1.2.3.4,dst=5.6.7.8,proto=6,tos=0,ttl=9,frag=no))", actions.AttrIPv4,
+			flow.Key{NwSrc: [4]byte{1, 2, 3, 4}, NwDst: [4]byte{5, 6, 7, 8}, NwProto: 6, NwTTL: 9},
+			flow.Key{NwSrc: ff4, NwDst: ff4, NwProto: 0xff, NwTos: 0xff, NwTTL: 0xff, NwFrag: flow.FragMask}},
+		{"set(tcp(dst=80/0xff))", actions.AttrTCP, flow.Key{TpDst: 80}, flow.Key{TpDst: 0xff}},
+		{"set(skb_mark(0x5))", actions.AttrSkbMark, flow.Key{SkbMark: 5}, flow.Key{SkbMark: ^uint32(0)}},
+	} {
+		want := mustParse(t, tt.text)
+		got := actions.SetAttr(tt.attr, &tt.key, &tt.mask)
+		if !reflect.DeepEqual(actions.List{got}, want) {
+			t.Errorf("SetAttr for %s: %+v, want %+v", tt.text, got, want[0])
+		}
+		if s := got.String(); s != tt.text {
+			t.Errorf("SetAttr for %s prints %s", tt.text, s)
+		}
+	}
+}
