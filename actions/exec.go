@@ -216,6 +216,9 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 		case TypeSet, TypeSetMasked:
 			if metaAttr(a.Attr) {
 				// The key changes, not the packet.
+				if keyUnused(l[i+1:]) {
+					continue
+				}
 				if !own {
 					key, own = x.ownKey(key), true
 				}
@@ -305,24 +308,27 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			u.Userspace(p, key, a.Userspace)
 		case TypeHash:
-			var h uint32
-			switch a.Hash.Alg {
-			case HashL4:
-				h = dpHashL4(key, a.Hash.Basis)
-			case HashSymL4:
-				// Of the packet as it is now, as OVS extracts it.
-				var fk flow.Key
-				flow.Extract(pkt.Bytes(), key.InPort, &fk)
-				h = dpHashSymL4(&fk, a.Hash.Basis)
-			default:
+			if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
 				x.refuse(a)
 				return false
+			}
+			if keyUnused(l[i+1:]) {
+				continue
+			}
+			var h uint32
+			if a.Hash.Alg == HashL4 {
+				h = dpHashL4(key, a.Hash.Basis)
+			} else {
+				h = dpHashSymL4Packet(pkt, key, a.Hash.Basis)
 			}
 			if !own {
 				key, own = x.ownKey(key), true
 			}
 			key.DpHash = h
 		case TypeCTClear:
+			if keyUnused(l[i+1:]) {
+				continue
+			}
 			if !own {
 				key, own = x.ownKey(key), true
 			}
@@ -382,6 +388,28 @@ func (x *Executor) ownKey(key *flow.Key) *flow.Key {
 	x.nkeys++
 	*k = *key
 	return k
+}
+
+// keyUnused reports whether no action of l reads the key, so that a change
+// of the key's metadata before them can be left out: they only output or
+// drop the packet.
+func keyUnused(l List) bool {
+	for i := range l {
+		switch l[i].Type {
+		case TypeOutput, TypeDrop, TypeTrunc:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dpHashSymL4Packet returns the dp_hash of hash(sym_l4(basis)) for pkt as
+// it is now, extracted anew as OVS does.
+func dpHashSymL4Packet(pkt *dpio.Packet, key *flow.Key, basis uint32) uint32 {
+	var fk flow.Key
+	flow.Extract(pkt.Bytes(), key.InPort, &fk)
+	return dpHashSymL4(&fk, basis)
 }
 
 // metaAttr reports whether a is packet metadata: setting it changes the
