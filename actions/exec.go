@@ -390,13 +390,18 @@ func (x *Executor) ownKey(key *flow.Key) *flow.Key {
 	return k
 }
 
-// keyUnused reports whether no action of l reads the key, so that a change
-// of the key's metadata before them can be left out: they only output or
-// drop the packet.
+// keyUnused reports whether no action of l needs the key, so that a change
+// of the key's metadata before them can be left out: they output or drop
+// the packet, or only change the key themselves (and so are left out as
+// well).
 func keyUnused(l List) bool {
 	for i := range l {
 		switch l[i].Type {
-		case TypeOutput, TypeDrop, TypeTrunc:
+		case TypeOutput, TypeDrop, TypeTrunc, TypeHash, TypeCTClear:
+		case TypeSet, TypeSetMasked:
+			if !metaAttr(l[i].Attr) {
+				return false
+			}
 		default:
 			return false
 		}

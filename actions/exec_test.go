@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -702,5 +703,80 @@ func TestRecalcKnown(t *testing.T) {
 	}
 	if got := actions.Recalc32(0xabcd, 0x01020304, 0x01020304); got != 0xabcd {
 		t.Errorf("Recalc32 with no change = %#04x, want 0xabcd", got)
+	}
+}
+
+// keySink records the keys that recirc and userspace see.
+type keySink struct {
+	countSink
+	recirc []flow.Key
+	upcall []flow.Key
+}
+
+func (s *keySink) Recirculate(_ *dpio.Packet, k *flow.Key) { s.recirc = append(s.recirc, *k) }
+func (s *keySink) Userspace(_ *dpio.Packet, k *flow.Key, _ *actions.Userspace) {
+	s.upcall = append(s.upcall, *k)
+}
+
+// TestExecuteMetadata checks the key that later actions see after the
+// actions that change only the key, including where the executor leaves
+// a change out because only outputs follow it.
+func TestExecuteMetadata(t *testing.T) {
+	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000, Payload: make([]byte, 22)})
+	hashOf := func(acts string) uint32 {
+		var x actions.Executor
+		var s keySink
+		run(&x, newPkt(frame), mustParse(t, acts), &s)
+		if len(s.recirc) != 1 {
+			t.Fatalf("%s: %d recirculations", acts, len(s.recirc))
+		}
+		return s.recirc[0].DpHash
+	}
+	h0, h1 := hashOf("hash(l4(0)),recirc(1)"), hashOf("hash(l4(1)),recirc(1)")
+	if h0 == 0 || h0 == h1 {
+		t.Fatalf("dp_hash %#x and %#x", h0, h1)
+	}
+	type meta struct{ mark, prio, hash, recirc uint32 }
+	for _, tt := range []struct {
+		acts           string
+		recirc, upcall []meta
+	}{
+		{acts: "set(skb_mark(0x1)),hash(l4(0)),set(skb_priority(0x2)),ct_clear,2,recirc(3)", recirc: []meta{{1, 2, h0, 3}}},
+		{acts: "set(skb_mark(0x1)),2,set(skb_mark(0x5)),hash(l4(1)),3,userspace(pid=1),set(skb_priority(0x7)),4", upcall: []meta{{5, 0, h1, 0}}},
+		{acts: "hash(l4(0)),set(skb_mark(0x9)),2,clone(set(skb_mark(0x4/0xf)),recirc(5)),set(skb_priority(0x3)),2,recirc(6)",
+			recirc: []meta{{4 | 0x9&^0xf, 0, h0, 5}, {9, 3, h0, 6}}},
+		{acts: "clone(hash(l4(1)),set(skb_mark(0x2)),2),recirc(7)", recirc: []meta{{0, 0, 0, 7}}},
+		{acts: "set(skb_mark(0x1)),hash(l4(1)),ct_clear,2,3"},
+	} {
+		var x actions.Executor
+		var s keySink
+		pkt := newPkt(frame)
+		var k flow.Key
+		var lay flow.Layout
+		flow.ExtractLayout(pkt.Bytes(), 1, &k, &lay)
+		orig := k
+		x.Execute(pkt, &k, &lay, mustParse(t, tt.acts), &s)
+		if err := x.Err(); err != nil {
+			t.Errorf("%s: %v", tt.acts, err)
+		}
+		if k != orig {
+			t.Errorf("%s: the caller's key changed", tt.acts)
+		}
+		got := func(ks []flow.Key) []meta {
+			var m []meta
+			for _, k := range ks {
+				m = append(m, meta{k.SkbMark, k.Priority, k.DpHash, k.RecircID})
+			}
+			return m
+		}
+		if g := got(s.recirc); !reflect.DeepEqual(g, tt.recirc) {
+			t.Errorf("%s: recirc saw %+v, want %+v", tt.acts, g, tt.recirc)
+		}
+		if g := got(s.upcall); !reflect.DeepEqual(g, tt.upcall) {
+			t.Errorf("%s: userspace saw %+v, want %+v", tt.acts, g, tt.upcall)
+		}
+		if len(s.ports) == 0 {
+			t.Errorf("%s: no output", tt.acts)
+		}
 	}
 }
