@@ -135,16 +135,16 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // output would send, less the Ethernet padding after the IP packet, with
 // its size.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	// The common lists, sets of packet headers and then an output, run
-	// here. They leave the state run keeps as it starts (the layout,
-	// the key, no trunc), so that the first other action and the rest of
-	// the list can go to run as if they were the whole list.
 	if len(l) > 0 && l[0].Type != TypeOutput && l[0].Type != TypeSet && l[0].Type != TypeSetMasked {
 		n := x.nkeys // Execute may be called again by a sink (recirc)
 		x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
 		x.nkeys = n
 		return
 	}
+	// The common lists, sets of packet headers and then an output, run
+	// here. Those sets leave the state run keeps as it starts (the
+	// layout, the key, no trunc), so that the first other action and the
+	// rest of the list can go to run as if they were the whole list.
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
 		if a.Type == TypeOutput && i == len(l)-1 {
