@@ -186,18 +186,24 @@ type EthAddrs struct {
 // Action is one datapath action. Type says which fields mean something;
 // the others are zero. Nested action lists (sample, clone, dec_ttl,
 // check_pkt_len) are Lists of their own, so executing them needs no
-// decoding and no allocation.
+// decoding and no allocation. Large arguments (those of set, userspace,
+// ct, tnl_push, push_nsh) are pointers, so that an Action stays small and
+// a List compact in the cache.
 type Action struct {
-	// (The fields that hold pointers come before the two keys, so that
-	// the garbage collector and the allocator look at the first few
-	// hundred bytes of an Action only, not at its 1 KiB of keys.)
-
 	// Type is the action; it says which of the fields below are used.
 	Type Type
+
+	// Attr is the key attribute a set action rewrites; Set is the
+	// action's argument.
+	Attr Attr
 
 	// Port is the datapath port of output and tnl_pop, and the bond id of
 	// lb_output.
 	Port uint32
+
+	// Set is the argument of set and set_masked (of attribute Attr). nil
+	// stands for a zero key and mask.
+	Set *Set
 
 	// ID is the recirculation id of recirc and the meter id of meter.
 	ID uint32
@@ -249,16 +255,42 @@ type Action struct {
 
 	// NSH is the header push_nsh pushes.
 	NSH *NSH
+}
 
-	// Attr, Key and Mask describe a set action: the key attribute it
-	// rewrites and the new field values (Key) for the bits set in Mask.
-	// For TypeSet, Mask marks the fields the attribute carries (every
-	// field of most attributes; for tunnel, the ones given). For
-	// TypeSetMasked, Key keeps the bits outside Mask as written, as OVS
-	// does: its datapath writes Key | (old & ^Mask).
-	Attr Attr
+// Set is the argument of a set action: the new field values (Key) for the
+// bits set in Mask, of the fields of the action's attribute (the others
+// are zero). For TypeSet, Mask marks the fields the attribute carries
+// (every field of most attributes; for tunnel, the ones given). For
+// TypeSetMasked, Key keeps the bits outside Mask as written, as OVS does:
+// its datapath writes Key | (old & ^Mask) (for ipv4, of the fields whose
+// mask is not zero).
+//
+// A Set is shared by the copies of its Action: like the List that holds
+// it, it is not changed once in use.
+type Set struct {
 	Key  flow.Key // the values to set
 	Mask flow.Key // the bits to set (TypeSetMasked) or the fields present (TypeSet)
+}
+
+// noSet stands for a nil Action.Set.
+var noSet Set
+
+// set returns the action's set argument, never nil.
+func (a *Action) set() *Set {
+	if a.Set == nil {
+		return &noSet
+	}
+	return a.Set
+}
+
+// SetAttr returns a set action of attribute attr that writes the bits of
+// key under mask, as a masked set (TypeSetMasked) unless mask covers the
+// whole attribute (TypeSet), which is how OVS's parser decides. For
+// tunnel, mask marks the fields given, as for TypeSet.
+func SetAttr(attr Attr, key, mask *flow.Key) Action {
+	a := Action{Type: TypeSetMasked, Attr: attr, Set: &Set{Key: *key, Mask: *mask}}
+	classifySet(&a)
+	return a
 }
 
 // List is a sequence of actions executed in order.

@@ -101,7 +101,7 @@ func (x *Executor) Err() error {
 // refuse records that a could not be executed.
 func (x *Executor) refuse(a *Action) {
 	if x.nrefused == 0 {
-		x.refused = Action{Type: a.Type, Attr: a.Attr, Mask: a.Mask}
+		x.refused = Action{Type: a.Type, Attr: a.Attr, Set: a.Set}
 		x.refusedL3 = false
 	}
 	x.nrefused++
@@ -187,9 +187,52 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // Ethernet packet. The IP header of such a packet starts it: sets and
 // dec_ttl find it there.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
-	n := x.nkeys // Execute may be called again by a sink (recirc)
-	x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
-	x.nkeys = n
+	if len(l) > 0 && l[0].Type != TypeOutput && l[0].Type != TypeSet && l[0].Type != TypeSetMasked {
+		n := x.nkeys // Execute may be called again by a sink (recirc)
+		x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
+		x.nkeys = n
+		return
+	}
+	// The common lists, sets of packet headers and then an output, run
+	// here. Those sets leave the state run keeps as it starts (the
+	// layout, the key, no trunc), so that the first other action and the
+	// rest of the list can go to run as if they were the whole list.
+	for i := 0; i < len(l); i++ {
+		a := &l[i]
+		if a.Type == TypeOutput && i == len(l)-1 {
+			sink.Output(a.Port, pkt)
+			return
+		}
+		if a.Type == TypeSetMasked || a.Type == TypeSet {
+			if a.Attr == AttrIPv4 && a.Set != nil {
+				// The most common set, without a call to setHeader.
+				k, m := &a.Set.Key, &a.Set.Mask
+				if a.Type == TypeSet {
+					m = &fullMasks[AttrIPv4]
+				}
+				switch {
+				case key.EthType != flow.EthTypeIPv4 || lay.End == 0:
+				case m.NwSrc != [4]byte{} || m.NwDst != [4]byte{} || m.NwTos != 0:
+					setIPv4(pkt.Bytes(), lay, k, m)
+				case m.NwTTL != 0:
+					// The TTL alone, here: setIPv4 does the same.
+					nh := pkt.Bytes()[lay.L3:lay.End]
+					if ttl := k.NwTTL | nh[8]&^m.NwTTL; nh[8] != ttl {
+						be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
+						nh[8] = ttl
+					}
+				}
+				continue
+			}
+			if setHeader(pkt, key, lay, a) {
+				continue
+			}
+		}
+		n := x.nkeys // Execute may be called again by a sink (recirc)
+		x.run(pkt, key, false, lay, l[i:], sink, 0, false, true, 0)
+		x.nkeys = n
+		return
+	}
 }
 
 // run executes l on pkt. key is the flow key, owned by the executor (and
@@ -229,23 +272,26 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 		case TypeDrop:
 			return true
 		case TypeSet, TypeSetMasked:
-			if !settable(a.Attr) {
-				x.refuse(a)
-				return false
-			}
-			mask := &a.Mask
-			if a.Type == TypeSet {
-				m := fullMask(a.Attr)
-				mask = &m
-			}
 			if metaAttr(a.Attr) {
+				// The key changes, not the packet.
+				if keyUnused(l[i+1:]) {
+					continue
+				}
 				if !own {
 					key, own = x.ownKey(key), true
 				}
-				setMeta(key, a.Attr, &a.Key, mask)
+				st := a.set()
+				mask := &st.Mask
+				if a.Type == TypeSet {
+					mask = fullMask(a.Attr)
+				}
+				setMeta(key, a.Attr, &st.Key, mask)
 				continue
 			}
-			set(pkt.Bytes(), key, ly, a.Attr, &a.Key, mask)
+			if !setHeader(pkt, key, ly, a) {
+				x.refuse(a)
+				return false
+			}
 		case TypePushVLAN:
 			if key.PacketType != flow.PacketTypeEthernet {
 				x.refuseType(a)
@@ -336,19 +382,18 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 			u.Userspace(p, key, a.Userspace)
 		case TypeHash:
-			var h uint32
-			switch a.Hash.Alg {
-			case HashL4:
-				h = dpHashL4(rss(sink, key), a.Hash.Basis)
-			case HashSymL4:
-				// Of the packet as it is now, as OVS extracts it.
-				var fk flow.Key
-				var fl flow.Layout
-				flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &fk, &fl)
-				h = dpHashSymL4(&fk, a.Hash.Basis)
-			default:
+			if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
 				x.refuse(a)
 				return false
+			}
+			if keyUnused(l[i+1:]) {
+				continue
+			}
+			var h uint32
+			if a.Hash.Alg == HashL4 {
+				h = dpHashL4(rss(sink, key), a.Hash.Basis)
+			} else {
+				h = dpHashSymL4Packet(pkt, key, a.Hash.Basis)
 			}
 			if !own {
 				key, own = x.ownKey(key), true
@@ -447,6 +492,9 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 				return true
 			}
 		case TypeCTClear:
+			if keyUnused(l[i+1:]) {
+				continue
+			}
 			if !own {
 				key, own = x.ownKey(key), true
 			}
@@ -506,6 +554,35 @@ func (x *Executor) ownKey(key *flow.Key) *flow.Key {
 	x.nkeys++
 	*k = *key
 	return k
+}
+
+// keyUnused reports whether no action of l needs the key, so that a change
+// of the key's metadata before them can be left out: they output or drop
+// the packet, or only change the key themselves (and so are left out as
+// well).
+func keyUnused(l List) bool {
+	for i := range l {
+		switch l[i].Type {
+		case TypeOutput, TypeDrop, TypeTrunc, TypeHash, TypeCTClear:
+		case TypeSet, TypeSetMasked:
+			if !metaAttr(l[i].Attr) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dpHashSymL4Packet returns the dp_hash of hash(sym_l4(basis)) for pkt as
+// it is now, extracted anew as OVS does.
+func dpHashSymL4Packet(pkt *dpio.Packet, key *flow.Key, basis uint32) uint32 {
+	// Of the packet as it is now, as OVS extracts it.
+	var fk flow.Key
+	var fl flow.Layout
+	flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &fk, &fl)
+	return dpHashSymL4(&fk, basis)
 }
 
 // metaAttr reports whether a is packet metadata: setting it changes the
@@ -643,13 +720,33 @@ func decTTL(b []byte, key *flow.Key, ly *flow.Layout) bool {
 	return true
 }
 
-// set applies a (masked) set action to frame b.
-func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
+// setHeader applies set action a to pkt if it sets a packet header. It
+// reports false, changing nothing, if a sets metadata or an attribute the
+// executor cannot set.
+func setHeader(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, a *Action) bool {
+	st := a.set()
+	mask := &st.Mask
+	if a.Type == TypeSet {
+		mask = fullMask(a.Attr)
+	}
+	if a.Attr == AttrIPv4 {
+		// The most common set, without a second switch.
+		if key.EthType == flow.EthTypeIPv4 && ly.End != 0 {
+			setIPv4(pkt.Bytes(), ly, &st.Key, mask)
+		}
+		return true
+	}
+	return set(pkt.Bytes(), key, ly, a.Attr, &st.Key, mask)
+}
+
+// set applies a (masked) set action of a packet header attribute to frame
+// b. It reports false if it cannot set attr (see settable).
+func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) bool {
 	switch attr {
 	case AttrEthernet:
 		if len(b) < 14 || key.PacketType != flow.PacketTypeEthernet {
 			// No Ethernet header: nothing to set, as in OVS.
-			return
+			return true
 		}
 		for i := 0; i < 6; i++ {
 			b[i] = k.EthDst[i] | b[i]&^m.EthDst[i]
@@ -657,22 +754,22 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 		}
 	case AttrIPv4:
 		if key.EthType != flow.EthTypeIPv4 || lay.End == 0 {
-			return
+			return true
 		}
 		setIPv4(b, lay, k, m)
 	case AttrTCP:
 		if key.NwProto != flow.IPProtoTCP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		th := b[lay.L4:lay.End]
 		if len(th) < 20 || int(th[12]>>4)*4 < 20 || int(th[12]>>4)*4 > len(th) {
-			return
+			return true
 		}
 		setPort(th[0:2], k.TpSrc|be.Uint16(th[0:])&^m.TpSrc, th[16:18])
 		setPort(th[2:4], k.TpDst|be.Uint16(th[2:])&^m.TpDst, th[16:18])
 	case AttrIPv6:
 		if key.EthType != flow.EthTypeIPv6 {
-			return
+			return true
 		}
 		setIPv6(b, lay, k, m)
 	case AttrICMP, AttrICMPv6:
@@ -681,31 +778,31 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 			want = flow.IPProtoICMPv6
 		}
 		if key.NwProto != want || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setICMP(b, lay, k, m)
 	case AttrSCTP:
 		if key.NwProto != flow.IPProtoSCTP || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setSCTP(b, lay, k, m)
 	case AttrARP:
 		if key.EthType != flow.EthTypeARP && key.EthType != flow.EthTypeRARP {
-			return
+			return true
 		}
 		setARP(b, lay, k, m)
 	case AttrND:
 		if key.EthType != flow.EthTypeIPv6 || key.NwProto != flow.IPProtoICMPv6 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		setND(b, lay, k, m)
 	case AttrUDP:
 		if key.NwProto != flow.IPProtoUDP || lay.L4 == 0 || key.NwFrag&flow.FragLater != 0 {
-			return
+			return true
 		}
 		uh := b[lay.L4:lay.End]
 		if len(uh) < 8 {
-			return
+			return true
 		}
 		src := k.TpSrc | be.Uint16(uh[0:])&^m.TpSrc
 		dst := k.TpDst | be.Uint16(uh[2:])&^m.TpDst
@@ -713,14 +810,17 @@ func set(b []byte, key *flow.Key, lay *flow.Layout, attr Attr, k, m *flow.Key) {
 			// No checksum over IPv4: keep it that way.
 			be.PutUint16(uh[0:], src)
 			be.PutUint16(uh[2:], dst)
-			return
+			return true
 		}
 		setPort(uh[0:2], src, uh[6:8])
 		setPort(uh[2:4], dst, uh[6:8])
 		if be.Uint16(uh[6:]) == 0 {
 			be.PutUint16(uh[6:], 0xffff)
 		}
+	default:
+		return false
 	}
+	return true
 }
 
 func setPort(field []byte, v uint16, csum []byte) {
@@ -732,55 +832,73 @@ func setPort(field []byte, v uint16, csum []byte) {
 	be.PutUint16(field, v)
 }
 
+// setIPv4 applies a (masked) set of ipv4 to frame b, whose IPv4 header
+// starts at lay.L3. As OVS's odp_set_ipv4, it leaves alone the fields
+// whose mask is zero, even where the key has bits (a masked set keeps the
+// bits outside its mask): only the fields with a mask get key | (old &^
+// mask).
 func setIPv4(b []byte, lay *flow.Layout, k, m *flow.Key) {
 	nh := b[lay.L3:lay.End]
-	var src, dst [4]byte
-	for i := 0; i < 4; i++ {
-		src[i] = k.NwSrc[i] | nh[12+i]&^m.NwSrc[i]
-		dst[i] = k.NwDst[i] | nh[16+i]&^m.NwDst[i]
+	_ = nh[19]
+	if m.NwSrc != ([4]byte{}) || m.NwDst != ([4]byte{}) {
+		setIPv4Addrs(b, lay, k, m)
 	}
-	tos := k.NwTos | nh[1]&^m.NwTos
-	ttl := k.NwTTL | nh[8]&^m.NwTTL
+	if m.NwTos != 0 {
+		if tos := k.NwTos | nh[1]&^m.NwTos; nh[1] != tos {
+			be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
+			nh[1] = tos
+		}
+	}
+	if m.NwTTL != 0 {
+		if ttl := k.NwTTL | nh[8]&^m.NwTTL; nh[8] != ttl {
+			be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
+			nh[8] = ttl
+		}
+	}
+}
+
+// setIPv4Addrs sets the addresses of a set of ipv4, those whose mask is
+// not zero.
+func setIPv4Addrs(b []byte, lay *flow.Layout, k, m *flow.Key) {
+	nh := b[lay.L3:lay.End]
+	_ = nh[19]
+	if ms := be.Uint32(m.NwSrc[:]); ms != 0 {
+		setIPv4Addr(b, lay, 12, be.Uint32(k.NwSrc[:])|be.Uint32(nh[12:])&^ms)
+	}
+	if md := be.Uint32(m.NwDst[:]); md != 0 {
+		setIPv4Addr(b, lay, 16, be.Uint32(k.NwDst[:])|be.Uint32(nh[16:])&^md)
+	}
+}
+
+// setIPv4Addr rewrites the IPv4 address at offset off of the IPv4 header
+// of b to v, updating the IP header checksum and the TCP or UDP checksum
+// that covers it.
+func setIPv4Addr(b []byte, lay *flow.Layout, off int, v uint32) {
+	nh := b[lay.L3:lay.End]
+	old := be.Uint32(nh[off:])
+	if old == v {
+		return
+	}
 	var l4 []byte
 	if lay.L4 != 0 {
 		l4 = b[lay.L4:lay.End]
 	}
-	setIPv4Addr(nh, nh[12:16], src, l4)
-	setIPv4Addr(nh, nh[16:20], dst, l4)
-	if nh[1] != tos {
-		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[1]), uint16(tos)))
-		nh[1] = tos
-	}
-	if nh[8] != ttl {
-		be.PutUint16(nh[10:], Recalc16(be.Uint16(nh[10:]), uint16(nh[8])<<8, uint16(ttl)<<8))
-		nh[8] = ttl
-	}
-}
-
-// setIPv4Addr rewrites an IPv4 address field of header nh, updating the
-// IP header checksum and the TCP or UDP checksum that covers it.
-func setIPv4Addr(nh, field []byte, v [4]byte, l4 []byte) {
-	old := be.Uint32(field)
-	nv := be.Uint32(v[:])
-	if old == nv {
-		return
-	}
 	switch nh[9] {
 	case flow.IPProtoTCP:
 		if len(l4) >= 20 {
-			be.PutUint16(l4[16:], Recalc32(be.Uint16(l4[16:]), old, nv))
+			be.PutUint16(l4[16:], Recalc32(be.Uint16(l4[16:]), old, v))
 		}
 	case flow.IPProtoUDP:
 		if len(l4) >= 8 && be.Uint16(l4[6:]) != 0 {
-			c := Recalc32(be.Uint16(l4[6:]), old, nv)
+			c := Recalc32(be.Uint16(l4[6:]), old, v)
 			if c == 0 {
 				c = 0xffff
 			}
 			be.PutUint16(l4[6:], c)
 		}
 	}
-	be.PutUint16(nh[10:], Recalc32(be.Uint16(nh[10:]), old, nv))
-	copy(field, v[:])
+	be.PutUint16(nh[10:], Recalc32(be.Uint16(nh[10:]), old, v))
+	be.PutUint32(nh[off:], v)
 }
 
 // Recalc16 returns the Internet checksum csum updated for a 16-bit word of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -157,6 +158,13 @@ var execCases = []struct {
 	{acts: "set(ipv4(tos=0x3/0x3))", mod: func(s *summary) { s.TOS |= 3 }},
 	{acts: "set(ipv4(ttl=0/0xf0))", mod: func(s *summary) { s.TTL &= 0x0f }},
 	{acts: "set(ipv4(src=10.0.0.1))", mod: func(s *summary) {}}, // same value
+	// A field whose mask is zero stays as it is, whatever the key holds
+	// there (OVS's odp_set_ipv4); the key's bits outside a non-zero mask
+	// are ORed in.
+	{acts: "set(ipv4(src=10.9.9.9/0.0.0.0,tos=0x4/0,ttl=63/0))", mod: func(s *summary) {}},
+	{acts: "set(ipv4(src=10.9.9.9,tos=0x4/0,ttl=1/0))", mod: func(s *summary) { s.IPSrc = v4("10.9.9.9") }},
+	{acts: "set(ipv4(ttl=63/0xf0))", mod: func(s *summary) { s.TTL = 0x3f | s.TTL&0x0f }},
+	{acts: "set(ipv4(dst=10.9.9.9/0.0.0.0,tos=0x5/0x3,ttl=7))", mod: func(s *summary) { s.TOS, s.TTL = 5|s.TOS&^3, 7 }},
 	{acts: "set(ipv4(ttl=63)),set(ipv4(ttl=64))", mod: func(s *summary) {}},
 	{acts: "set(ipv4(src=10.9.8.7,dst=10.6.5.4,proto=17,tos=0,ttl=1,frag=no))", only: flow.IPProtoUDP, mod: func(s *summary) {
 		s.IPSrc, s.IPDst, s.TOS, s.TTL = v4("10.9.8.7"), v4("10.6.5.4"), 0, 1
@@ -227,45 +235,50 @@ func TestExecuteRewrites(t *testing.T) {
 				t.Fatalf("%s/%s: base frame has bad checksums", fk.name, lo.name)
 			}
 			orig := decodeSummary(t, frame)
+			// The cases run alone and after a hash, which changes
+			// the key only: Execute runs lists of sets itself, and
+			// other lists in its general loop.
 			for _, c := range execCases {
-				if c.only != 0 && c.only != orig.Proto {
-					continue
-				}
-				name := fk.name + "/" + lo.name + "/" + c.acts
-				l := mustParse(t, c.acts)
-				exp := orig
-				c.mod(&exp)
-				want := bytes.Clone(frame)
-				writeSummary(want, exp)
-				fixSums(want)
-
-				pkt := newPkt(frame)
-				var sink recSink
-				x.Reset()
-				run(&x, pkt, l, &sink)
-				got := pkt.Bytes()
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s: frame differs from expected:%s", name, diff(got, want))
-				}
-				if ip, l4 := sumsValid(got); !ip || !l4 {
-					t.Errorf("%s: checksums invalid: ip %v, l4 %v", name, ip, l4)
-				}
-				if s := decodeSummary(t, got); s != exp {
-					t.Errorf("%s: decoded\n%+v\nwant\n%+v", name, s, exp)
-				}
-				if fk.noCsum {
-					h, _ := locate(got)
-					if c := be.Uint16(got[h.l4+6:]); c != 0 {
-						t.Errorf("%s: zero UDP checksum became %#04x", name, c)
+				for _, pre := range []string{"", "hash(l4(0)),"} {
+					if c.only != 0 && c.only != orig.Proto {
+						continue
 					}
-				}
-				if !bytes.Equal(got[len(got)-len(lo.pad):], lo.pad) {
-					t.Errorf("%s: Ethernet padding changed", name)
-				}
-				// Outputs after the last set see the final frame, uncopied.
-				for _, o := range sink.outs {
-					if o.pkt != pkt || !bytes.Equal(o.data, want) {
-						t.Errorf("%s: output to %d is not the final packet", name, o.port)
+					name := fk.name + "/" + lo.name + "/" + pre + c.acts
+					l := mustParse(t, pre+c.acts)
+					exp := orig
+					c.mod(&exp)
+					want := bytes.Clone(frame)
+					writeSummary(want, exp)
+					fixSums(want)
+
+					pkt := newPkt(frame)
+					var sink recSink
+					x.Reset()
+					run(&x, pkt, l, &sink)
+					got := pkt.Bytes()
+					if !bytes.Equal(got, want) {
+						t.Errorf("%s: frame differs from expected:%s", name, diff(got, want))
+					}
+					if ip, l4 := sumsValid(got); !ip || !l4 {
+						t.Errorf("%s: checksums invalid: ip %v, l4 %v", name, ip, l4)
+					}
+					if s := decodeSummary(t, got); s != exp {
+						t.Errorf("%s: decoded\n%+v\nwant\n%+v", name, s, exp)
+					}
+					if fk.noCsum {
+						h, _ := locate(got)
+						if c := be.Uint16(got[h.l4+6:]); c != 0 {
+							t.Errorf("%s: zero UDP checksum became %#04x", name, c)
+						}
+					}
+					if !bytes.Equal(got[len(got)-len(lo.pad):], lo.pad) {
+						t.Errorf("%s: Ethernet padding changed", name)
+					}
+					// Outputs after the last set see the final frame, uncopied.
+					for _, o := range sink.outs {
+						if o.pkt != pkt || !bytes.Equal(o.data, want) {
+							t.Errorf("%s: output to %d is not the final packet", name, o.port)
+						}
 					}
 				}
 			}
@@ -690,5 +703,80 @@ func TestRecalcKnown(t *testing.T) {
 	}
 	if got := actions.Recalc32(0xabcd, 0x01020304, 0x01020304); got != 0xabcd {
 		t.Errorf("Recalc32 with no change = %#04x, want 0xabcd", got)
+	}
+}
+
+// metaSink records the keys that recirc and userspace see.
+type metaSink struct {
+	countSink
+	recirc []flow.Key
+	upcall []flow.Key
+}
+
+func (s *metaSink) Recirculate(_ *dpio.Packet, k *flow.Key) { s.recirc = append(s.recirc, *k) }
+func (s *metaSink) Userspace(_ *dpio.Packet, k *flow.Key, _ *actions.Userspace) {
+	s.upcall = append(s.upcall, *k)
+}
+
+// TestExecuteMetadata checks the key that later actions see after the
+// actions that change only the key, including where the executor leaves
+// a change out because only outputs follow it.
+func TestExecuteMetadata(t *testing.T) {
+	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000, Payload: make([]byte, 22)})
+	hashOf := func(acts string) uint32 {
+		var x actions.Executor
+		var s metaSink
+		run(&x, newPkt(frame), mustParse(t, acts), &s)
+		if len(s.recirc) != 1 {
+			t.Fatalf("%s: %d recirculations", acts, len(s.recirc))
+		}
+		return s.recirc[0].DpHash
+	}
+	h0, h1 := hashOf("hash(l4(0)),recirc(1)"), hashOf("hash(l4(1)),recirc(1)")
+	if h0 == 0 || h0 == h1 {
+		t.Fatalf("dp_hash %#x and %#x", h0, h1)
+	}
+	type meta struct{ mark, prio, hash, recirc uint32 }
+	for _, tt := range []struct {
+		acts           string
+		recirc, upcall []meta
+	}{
+		{acts: "set(skb_mark(0x1)),hash(l4(0)),set(skb_priority(0x2)),ct_clear,2,recirc(3)", recirc: []meta{{1, 2, h0, 3}}},
+		{acts: "set(skb_mark(0x1)),2,set(skb_mark(0x5)),hash(l4(1)),3,userspace(pid=1),set(skb_priority(0x7)),4", upcall: []meta{{5, 0, h1, 0}}},
+		{acts: "hash(l4(0)),set(skb_mark(0x9)),2,clone(set(skb_mark(0x4/0xf)),recirc(5)),set(skb_priority(0x3)),2,recirc(6)",
+			recirc: []meta{{4 | 0x9&^0xf, 0, h0, 5}, {9, 3, h0, 6}}},
+		{acts: "clone(hash(l4(1)),set(skb_mark(0x2)),2),recirc(7)", recirc: []meta{{0, 0, 0, 7}}},
+		{acts: "set(skb_mark(0x1)),hash(l4(1)),ct_clear,2,3"},
+	} {
+		var x actions.Executor
+		var s metaSink
+		pkt := newPkt(frame)
+		var k flow.Key
+		var lay flow.Layout
+		flow.ExtractLayout(pkt.Bytes(), 1, &k, &lay)
+		orig := k
+		x.Execute(pkt, &k, &lay, mustParse(t, tt.acts), &s)
+		if err := x.Err(); err != nil {
+			t.Errorf("%s: %v", tt.acts, err)
+		}
+		if k != orig {
+			t.Errorf("%s: the caller's key changed", tt.acts)
+		}
+		got := func(ks []flow.Key) []meta {
+			var m []meta
+			for _, k := range ks {
+				m = append(m, meta{k.SkbMark, k.Priority, k.DpHash, k.RecircID})
+			}
+			return m
+		}
+		if g := got(s.recirc); !reflect.DeepEqual(g, tt.recirc) {
+			t.Errorf("%s: recirc saw %+v, want %+v", tt.acts, g, tt.recirc)
+		}
+		if g := got(s.upcall); !reflect.DeepEqual(g, tt.upcall) {
+			t.Errorf("%s: userspace saw %+v, want %+v", tt.acts, g, tt.upcall)
+		}
+		if len(s.ports) == 0 {
+			t.Errorf("%s: no output", tt.acts)
+		}
 	}
 }

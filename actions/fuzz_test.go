@@ -98,8 +98,8 @@ func unparseable(l actions.List) bool {
 		switch {
 		case a.Type == actions.TypeSetMasked && a.Attr == actions.AttrTunnel:
 			return true
-		case a.Type == actions.TypeSetMasked && (a.Attr == actions.AttrCtZone && a.Mask.CtZone == 0 ||
-			a.Attr == actions.AttrCtMark && a.Mask.CtMark == 0 || a.Attr == actions.AttrCtLabels && a.Mask.CtLabel == [16]byte{}):
+		case a.Type == actions.TypeSetMasked && (a.Attr == actions.AttrCtZone && a.Set.Mask.CtZone == 0 ||
+			a.Attr == actions.AttrCtMark && a.Set.Mask.CtMark == 0 || a.Attr == actions.AttrCtLabels && a.Set.Mask.CtLabel == [16]byte{}):
 			return true // ct_zone(), ct_mark(), ct_label()
 		case a.Type == actions.TypeUserspace && strings.Contains(a.String(), "slow_path(") && strings.Contains(a.String(), "0x"):
 			return true

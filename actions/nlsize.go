@@ -118,7 +118,7 @@ func (a *Action) setKeyLen(masked bool) int {
 	case AttrNDExtension:
 		n = 8
 	case AttrMPLS:
-		n = 4 * max(mplsCount(&a.Mask), 1)
+		n = 4 * max(mplsCount(&a.set().Mask), 1)
 	case AttrTunnel:
 		// The key's attributes, then (masked) the mask's: the same fields,
 		// but one flag attribute per masked rather than per set flag.
@@ -127,7 +127,7 @@ func (a *Action) setKeyLen(masked bool) int {
 			return nla(k)
 		}
 		const fl = 7 // oam, df, csum
-		m := k - 4*bits.OnesCount16(a.Key.TunFlags&fl) + 4*bits.OnesCount16(a.Mask.TunFlags&fl)
+		m := k - 4*bits.OnesCount16(a.set().Key.TunFlags&fl) + 4*bits.OnesCount16(a.set().Mask.TunFlags&fl)
 		return nla(k + m)
 	}
 	if masked {

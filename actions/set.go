@@ -19,8 +19,25 @@ var alwaysMasked = map[Attr]bool{
 
 // fullMask returns the mask of every field of a settable attribute: the
 // mask of an unmasked set. For tunnel and mpls, whose fields are present
-// or not, it covers every field.
-func fullMask(a Attr) flow.Key {
+// or not, it covers every field. The mask is shared: callers do not
+// change it. Attributes without settable fields give a zero mask.
+func fullMask(a Attr) *flow.Key {
+	if int(a) < len(fullMasks) {
+		return &fullMasks[a]
+	}
+	return &noSet.Mask
+}
+
+// fullMasks are the masks fullMask returns, by attribute.
+var fullMasks = func() (m [AttrNDExtension + 1]flow.Key) {
+	for a := range m {
+		m[a] = makeFullMask(Attr(a))
+	}
+	return m
+}()
+
+// makeFullMask computes fullMask(a).
+func makeFullMask(a Attr) flow.Key {
 	var m flow.Key
 	ff6 := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	ff4 := [4]byte{0xff, 0xff, 0xff, 0xff}
@@ -129,7 +146,7 @@ func (p *scanner) set(start int) (Action, error) {
 			// OVS scans recirc_id without a mask.
 			return Action{}, p.errAt(at, "set: recirc_id cannot be masked")
 		}
-		a.Attr, a.Key, a.Mask = attr, m.Key, m.Mask
+		a.Attr, a.Set = attr, &Set{Key: m.Key, Mask: m.Mask}
 		p.i += used
 	}
 	p.spaces()
@@ -145,6 +162,7 @@ func (p *scanner) set(start int) (Action, error) {
 func (p *scanner) setLocal(name string, a *Action) error {
 	at := p.i
 	p.lit(name + "(")
+	a.Set = new(Set)
 	switch name {
 	case "eth_type":
 		a.Attr = AttrEthType
@@ -152,12 +170,12 @@ func (p *scanner) setLocal(name string, a *Action) error {
 		if err != nil {
 			return err
 		}
-		a.Key.EthType, a.Mask.EthType = uint16(v), 0xffff
+		a.Set.Key.EthType, a.Set.Mask.EthType = uint16(v), 0xffff
 		if p.lit("/") {
 			if v, err = p.num(16, 0, "eth_type mask"); err != nil {
 				return err
 			}
-			a.Mask.EthType = uint16(v)
+			a.Set.Mask.EthType = uint16(v)
 		}
 	case "encap":
 		a.Attr = AttrEncap
@@ -213,7 +231,7 @@ func (p *scanner) setLocal(name string, a *Action) error {
 				mask |= fm
 			}
 		}
-		a.Key.VlanTCI[0], a.Mask.VlanTCI[0] = tci, mask
+		a.Set.Key.VlanTCI[0], a.Set.Mask.VlanTCI[0] = tci, mask
 	}
 	p.spaces()
 	return p.expect(")")
@@ -237,16 +255,17 @@ func classifySet(a *Action) {
 		}
 	case alwaysMasked[a.Attr]:
 	case a.Attr == AttrMPLS:
-		n := mplsCount(&a.Mask)
+		m := &a.set().Mask
+		n := mplsCount(m)
 		all := true
 		for i := 0; i < n; i++ {
-			all = all && a.Mask.MplsLSE[i] == ^uint32(0)
+			all = all && m.MplsLSE[i] == ^uint32(0)
 		}
 		if all {
 			a.Type = TypeSet
 		}
 	default:
-		if a.Mask == fullMask(a.Attr) {
+		if a.set().Mask == *fullMask(a.Attr) {
 			a.Type = TypeSet
 		}
 	}
@@ -268,7 +287,7 @@ func mplsCount(m *flow.Key) int {
 // key of set(tunnel(...)): one attribute per field given and per df, csum
 // and oam flag set.
 func tunnelSize(a *Action) int {
-	k, m := &a.Key, &a.Mask
+	k, m := &a.set().Key, &a.set().Mask
 	n := 4 * bits.OnesCount16(k.TunFlags&(flow.TunFlagOAM|flow.TunFlagDF|flow.TunFlagCsum))
 	if m.TunID != 0 {
 		n += 12
@@ -300,7 +319,7 @@ func tunnelSize(a *Action) int {
 // and one attribute per df, csum and oam flag masked and for a non-zero
 // VXLAN GBP mask.
 func tunnelMaskSize(a *Action) int {
-	k, m := &a.Key, &a.Mask
+	k, m := &a.set().Key, &a.set().Mask
 	const fl = flow.TunFlagOAM | flow.TunFlagDF | flow.TunFlagCsum
 	n := tunnelSize(a) - 4*bits.OnesCount16(k.TunFlags&fl) + 4*bits.OnesCount16(m.TunFlags&fl)
 	if gbp(k) != 0 {
@@ -323,7 +342,7 @@ func gbp(k *flow.Key) uint32 { return uint32(k.TunGbpFlags)<<16 | uint32(k.TunGb
 func tunnelOptsSize(a *Action) int {
 	n := 0
 	if hasGeneve(a) {
-		n += 4 + int(a.Key.TunGeneveLen)
+		n += 4 + int(a.set().Key.TunGeneveLen)
 	}
 	if hasErspan(a) {
 		n += 12
@@ -334,10 +353,11 @@ func tunnelOptsSize(a *Action) int {
 	return n
 }
 
-func hasGeneve(a *Action) bool { return a.Mask.TunFlags&flow.TunFlagGeneve != 0 }
-func hasErspan(a *Action) bool { return a.Key.TunErspanVer != 0 }
+func hasGeneve(a *Action) bool { return a.set().Mask.TunFlags&flow.TunFlagGeneve != 0 }
+func hasErspan(a *Action) bool { return a.set().Key.TunErspanVer != 0 }
 func hasGtpu(a *Action) bool {
-	return a.Key.TunGtpuFlags|a.Key.TunGtpuMsgType|a.Mask.TunGtpuFlags|a.Mask.TunGtpuMsgType != 0
+	k, m := &a.set().Key, &a.set().Mask
+	return k.TunGtpuFlags|k.TunGtpuMsgType|m.TunGtpuFlags|m.TunGtpuMsgType != 0
 }
 
 // tunnelOptMasks completes the masks of the tunnel options of a set's
@@ -398,12 +418,11 @@ func tunnelOptMasks(text string, k, m *flow.Key) error {
 func appendSet(dst []byte, a *Action) []byte {
 	dst = append(dst, "set("...)
 	verbose := a.Type == TypeSet
-	mask := &a.Mask
+	mask := &a.set().Mask
 	if verbose && a.Attr != AttrTunnel && a.Attr != AttrMPLS {
-		m := fullMask(a.Attr)
-		mask = &m
+		mask = fullMask(a.Attr)
 	}
-	k := &a.Key
+	k := &a.set().Key
 	name := a.Attr.String()
 	if flowAttrs[a.Attr] {
 		dst, _ = flow.AppendAttr(dst, name, k, mask)
@@ -581,7 +600,7 @@ func appendMPLSSet(dst []byte, k, m *flow.Key, verbose bool) []byte {
 // mask one after the other as if both were keys (and drops tun_id), which
 // is reproduced.
 func appendTunnelSet(dst []byte, a *Action) []byte {
-	k, m := &a.Key, &a.Mask
+	k, m := &a.set().Key, &a.set().Mask
 	const fl = flow.TunFlagOAM | flow.TunFlagDF | flow.TunFlagCsum
 	hasID := m.TunID != 0
 	flags := uint32(k.TunFlags & fl)
@@ -688,7 +707,7 @@ var geneveFull = func() flow.Key {
 // a set(tunnel(...)) as OVS's format_odp_tun_attr prints the attributes
 // its parser wrote (see tunnelSize), in the order it writes them.
 func tunnelOpts(f *fields, a *Action, how int) {
-	k, m := &a.Key, &a.Mask
+	k, m := &a.set().Key, &a.set().Mask
 	src := k // the attributes' values
 	if how == optsMaskAsKey {
 		src = m

@@ -31,7 +31,7 @@ func TestParseString(t *testing.T) {
 		{
 			in: "set(ipv4(ttl=63)),2",
 			want: actions.List{
-				{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Key: flow.Key{NwTTL: 63}, Mask: flow.Key{NwTTL: 0xff}},
+				{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Set: &actions.Set{Key: flow.Key{NwTTL: 63}, Mask: flow.Key{NwTTL: 0xff}}},
 				actions.Output(2),
 			},
 			text: "set(ipv4(ttl=63)),2",
@@ -40,9 +40,11 @@ func TestParseString(t *testing.T) {
 			in: "set(ipv4(src=10.1.2.3,dst=10.4.5.6,proto=17,tos=0x10,ttl=9,frag=no))",
 			want: actions.List{{
 				Type: actions.TypeSet, Attr: actions.AttrIPv4,
-				Key: flow.Key{NwSrc: [4]byte{10, 1, 2, 3}, NwDst: [4]byte{10, 4, 5, 6}, NwProto: 17, NwTos: 0x10, NwTTL: 9},
-				Mask: flow.Key{NwSrc: [4]byte{0xff, 0xff, 0xff, 0xff}, NwDst: [4]byte{0xff, 0xff, 0xff, 0xff},
-					NwProto: 0xff, NwTos: 0xff, NwTTL: 0xff, NwFrag: flow.FragMask},
+				Set: &actions.Set{
+					Key: flow.Key{NwSrc: [4]byte{10, 1, 2, 3}, NwDst: [4]byte{10, 4, 5, 6}, NwProto: 17, NwTos: 0x10, NwTTL: 9},
+					Mask: flow.Key{NwSrc: [4]byte{0xff, 0xff, 0xff, 0xff}, NwDst: [4]byte{0xff, 0xff, 0xff, 0xff},
+						NwProto: 0xff, NwTos: 0xff, NwTTL: 0xff, NwFrag: flow.FragMask},
+				},
 			}},
 			text: "set(ipv4(src=10.1.2.3,dst=10.4.5.6,proto=17,tos=0x10,ttl=9,frag=no))",
 		},
@@ -56,8 +58,7 @@ func TestParseString(t *testing.T) {
 			in: "set(eth(src=00:11:22:33:44:55,dst=66:77:88:99:aa:bb))",
 			want: actions.List{{
 				Type: actions.TypeSet, Attr: actions.AttrEthernet,
-				Key:  flow.Key{EthSrc: [6]byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}, EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}},
-				Mask: flow.Key{EthSrc: ff, EthDst: ff},
+				Set: &actions.Set{Key: flow.Key{EthSrc: [6]byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}, EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}}, Mask: flow.Key{EthSrc: ff, EthDst: ff}},
 			}},
 			text: "set(eth(src=00:11:22:33:44:55,dst=66:77:88:99:aa:bb))",
 		},
@@ -65,8 +66,7 @@ func TestParseString(t *testing.T) {
 			in: "set(eth(dst=66:77:88:99:aa:bb))",
 			want: actions.List{{
 				Type: actions.TypeSetMasked, Attr: actions.AttrEthernet,
-				Key:  flow.Key{EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}},
-				Mask: flow.Key{EthDst: ff},
+				Set: &actions.Set{Key: flow.Key{EthDst: [6]byte{0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb}}, Mask: flow.Key{EthDst: ff}},
 			}},
 			text: "set(eth(dst=66:77:88:99:aa:bb))",
 		},
@@ -74,7 +74,7 @@ func TestParseString(t *testing.T) {
 			in: "set(tcp(dst=8080))",
 			want: actions.List{{
 				Type: actions.TypeSetMasked, Attr: actions.AttrTCP,
-				Key: flow.Key{TpDst: 8080}, Mask: flow.Key{TpDst: 0xffff},
+				Set: &actions.Set{Key: flow.Key{TpDst: 8080}, Mask: flow.Key{TpDst: 0xffff}},
 			}},
 			text: "set(tcp(dst=8080))",
 		},
@@ -82,7 +82,7 @@ func TestParseString(t *testing.T) {
 			in: "set(tcp(src=1,dst=2))",
 			want: actions.List{{
 				Type: actions.TypeSet, Attr: actions.AttrTCP,
-				Key: flow.Key{TpSrc: 1, TpDst: 2}, Mask: flow.Key{TpSrc: 0xffff, TpDst: 0xffff},
+				Set: &actions.Set{Key: flow.Key{TpSrc: 1, TpDst: 2}, Mask: flow.Key{TpSrc: 0xffff, TpDst: 0xffff}},
 			}},
 			text: "set(tcp(src=1,dst=2))",
 		},
@@ -93,7 +93,7 @@ func TestParseString(t *testing.T) {
 			in: "set(udp(src=0x1234/0xff00))",
 			want: actions.List{{
 				Type: actions.TypeSetMasked, Attr: actions.AttrUDP,
-				Key: flow.Key{TpSrc: 0x1234}, Mask: flow.Key{TpSrc: 0xff00},
+				Set: &actions.Set{Key: flow.Key{TpSrc: 0x1234}, Mask: flow.Key{TpSrc: 0xff00}},
 			}},
 			text: "set(udp(src=4660/0xff00))",
 		},
@@ -280,7 +280,7 @@ func TestValidate(t *testing.T) {
 		{{Type: actions.TypeDrop}, actions.Output(1)},
 		{{Type: 99}},
 		{{Type: actions.TypeSet, Attr: 99}},
-		{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Mask: flow.Key{NwProto: 0xff}}},
+		{{Type: actions.TypeSetMasked, Attr: actions.AttrIPv4, Set: &actions.Set{Mask: flow.Key{NwProto: 0xff}}}},
 	} {
 		if err := l.Validate(); err == nil {
 			t.Errorf("%v validates", l)
@@ -321,5 +321,31 @@ func TestTypeAttrString(t *testing.T) {
 	o := actions.Output(7)
 	if got := o.String(); got != "7" {
 		t.Errorf("Output(7).String() = %q", got)
+	}
+}
+
+// TestSetAttr checks that SetAttr builds what Parse builds, masked or not.
+func TestSetAttr(t *testing.T) {
+	ff4 := [4]byte{0xff, 0xff, 0xff, 0xff}
+	for _, tt := range []struct {
+		text      string
+		attr      actions.Attr
+		key, mask flow.Key
+	}{
+		{"set(ipv4(ttl=63))", actions.AttrIPv4, flow.Key{NwTTL: 63}, flow.Key{NwTTL: 0xff}},
+		{"set(ipv4(src=1.2.3.4,dst=5.6.7.8,proto=6,tos=0,ttl=9,frag=no))", actions.AttrIPv4,
+			flow.Key{NwSrc: [4]byte{1, 2, 3, 4}, NwDst: [4]byte{5, 6, 7, 8}, NwProto: 6, NwTTL: 9},
+			flow.Key{NwSrc: ff4, NwDst: ff4, NwProto: 0xff, NwTos: 0xff, NwTTL: 0xff, NwFrag: flow.FragMask}},
+		{"set(tcp(dst=80/0xff))", actions.AttrTCP, flow.Key{TpDst: 80}, flow.Key{TpDst: 0xff}},
+		{"set(skb_mark(0x5))", actions.AttrSkbMark, flow.Key{SkbMark: 5}, flow.Key{SkbMark: ^uint32(0)}},
+	} {
+		want := mustParse(t, tt.text)
+		got := actions.SetAttr(tt.attr, &tt.key, &tt.mask)
+		if !reflect.DeepEqual(actions.List{got}, want) {
+			t.Errorf("SetAttr for %s: %+v, want %+v", tt.text, got, want[0])
+		}
+		if s := got.String(); s != tt.text {
+			t.Errorf("SetAttr for %s prints %s", tt.text, s)
+		}
 	}
 }

@@ -125,7 +125,7 @@ func (a *Action) validate(last bool) error {
 		if !settable(a.Attr) {
 			return &NotImplementedError{Type: a.Type, Attr: a.Attr}
 		}
-		if (a.Attr == AttrIPv4 || a.Attr == AttrIPv6) && a.Type == TypeSetMasked && (a.Mask.NwProto != 0 || a.Mask.NwFrag != 0) {
+		if (a.Attr == AttrIPv4 || a.Attr == AttrIPv6) && a.Type == TypeSetMasked && (a.set().Mask.NwProto != 0 || a.set().Mask.NwFrag != 0) {
 			// Not writable, and refused by Linux's datapath.
 			return fmt.Errorf("actions: set of %s proto or frag is not supported", a.Attr)
 		}

@@ -38,6 +38,10 @@ var setCases = []actionCase{
 	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,proto=17,frag=no),udp() set(skb_mark(0x5)),clone(set(skb_priority(0x2)),recirc(6)),set(skb_mark(0x7)),recirc(6)"},
 	{ours: "recirc_id(0x6),skb_priority(0x2),skb_mark(0x5),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,frag=no) 2"},
 	{ours: "recirc_id(0x6),skb_priority(0),skb_mark(0x7),in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.3,frag=no) set(ipv4(ttl=4)),3"},
+	// A masked set of ipv4 leaves alone the fields whose mask is zero,
+	// whatever the key holds there.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.4,proto=17,frag=no),udp() set(ipv4(src=10.9.9.9/0.0.0.0,tos=0x4/0,ttl=63/0)),2"},
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.5,proto=17,frag=no),udp() set(ipv4(dst=10.9.9.9/0.0.0.0,tos=0x5/0x3,ttl=63/0xf0)),2"},
 }
 
 func ser(ls ...gopacket.SerializableLayer) []byte {
@@ -80,7 +84,7 @@ func setPackets() [][]byte {
 		out = append(out, sctp("10.1.3.2", n))
 	}
 	out = append(out, testpkt.ARPRequest(testpkt.Frame{IPDst: "10.1.3.3"}))
-	for _, dst := range []string{"10.1.4.1", "10.1.4.2", "10.1.4.3"} {
+	for _, dst := range []string{"10.1.4.1", "10.1.4.2", "10.1.4.3", "10.1.4.4", "10.1.4.5"} {
 		out = append(out, testpkt.UDP(testpkt.Frame{IPDst: dst, SrcPort: 1, DstPort: 2, Payload: make([]byte, 30)}))
 	}
 
