@@ -281,6 +281,10 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 					key, own = x.ownKey(key), true
 				}
 				st := a.set()
+				if a.Attr == AttrTunnel {
+					setTunnel(key, a.Type == TypeSetMasked, &st.Key, &st.Mask)
+					continue
+				}
 				mask := &st.Mask
 				if a.Type == TypeSet {
 					mask = fullMask(a.Attr)
@@ -587,7 +591,7 @@ func dpHashSymL4Packet(pkt *dpio.Packet, key *flow.Key, basis uint32) uint32 {
 
 // metaAttr reports whether a is packet metadata: setting it changes the
 // key, not the packet.
-func metaAttr(a Attr) bool { return a == AttrPriority || a == AttrSkbMark }
+func metaAttr(a Attr) bool { return a == AttrPriority || a == AttrSkbMark || a == AttrTunnel }
 
 // setMeta applies a (masked) set of packet metadata to the key.
 func setMeta(key *flow.Key, attr Attr, k, m *flow.Key) {
@@ -596,6 +600,25 @@ func setMeta(key *flow.Key, attr Attr, k, m *flow.Key) {
 		key.Priority = k.Priority | key.Priority&^m.Priority
 	case AttrSkbMark:
 		key.SkbMark = k.SkbMark | key.SkbMark&^m.SkbMark
+	}
+}
+
+// setTunnel applies a set of the tunnel key (the packet's tunnel
+// metadata) to key. An unmasked set replaces the whole tunnel key with k's,
+// as OVS's odp_set_tunnel_action does; a tunnel id makes it a keyed
+// tunnel (FLOW_TNL_F_KEY), as decoding the netlink attributes does. A
+// masked set, which OVS's userspace datapath cannot execute (it asserts)
+// and Linux refuses, but which OVS's parser makes of most set(tunnel(...))
+// texts (key and mask with the same attributes), writes the bits of m as
+// every other masked set does and keeps the others.
+func setTunnel(key *flow.Key, masked bool, k, m *flow.Key) {
+	if masked {
+		key.SetTunnelMasked(k, m)
+		return
+	}
+	key.SetTunnel(k)
+	if key.TunID != 0 {
+		key.TunFlags |= flow.TunFlagKey
 	}
 }
 

@@ -235,7 +235,7 @@ func TestExecutorRefuses(t *testing.T) {
 	var x actions.Executor
 	for _, tc := range []struct{ acts, name string }{
 		{"1,pop_nsh(),2", "pop_nsh"},
-		{"1,set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
+		{"1,set(mpls(label=1,tc=0,ttl=1,bos=1)),2", "set of mpls"},
 		{"1,dec_ttl(le_1(recirc(1))),2", ""},
 		{"1,clone(meter(3)),2", "meter"},
 		{"1,ct(commit),2", "ct"},

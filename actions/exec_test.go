@@ -780,3 +780,90 @@ func TestExecuteMetadata(t *testing.T) {
 		}
 	}
 }
+
+// TestSetTunnel checks the tunnel key that later actions see after
+// set(tunnel(...)): an unmasked set replaces the whole tunnel key (a
+// tunnel id making it keyed), a masked one writes only its mask's bits.
+func TestSetTunnel(t *testing.T) {
+	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000})
+	run := func(acts string, start func(*flow.Key)) flow.Key {
+		t.Helper()
+		l := mustParse(t, acts)
+		if err := l.Validate(); err != nil {
+			t.Fatalf("%s: %v", acts, err)
+		}
+		var x actions.Executor
+		var s metaSink
+		pkt := newPkt(frame)
+		var k flow.Key
+		var lay flow.Layout
+		flow.ExtractLayout(pkt.Bytes(), 1, &k, &lay)
+		start(&k)
+		x.Execute(pkt, &k, &lay, l, &s)
+		if err := x.Err(); err != nil || len(s.recirc) != 1 || len(s.ports) != 1 {
+			t.Fatalf("%s: err %v, %d recirculations, %d outputs", acts, err, len(s.recirc), len(s.ports))
+		}
+		return s.recirc[0]
+	}
+	// A packet that came in on a tunnel (tos 5, tp_src 99, a Geneve
+	// option) whose tunnel key is then replaced.
+	arrived := func(k *flow.Key) {
+		k.TunDst, k.TunTOS, k.TunTpSrc, k.TunTTL = [4]byte{9, 9, 9, 9}, 5, 99, 3
+		k.TunGeneveLen, k.TunGeneve[0], k.TunFlags = 8, 0xab, flow.TunFlagGeneve|flow.TunFlagCsum
+	}
+	var set actions.Action
+	for _, a := range mustParse(t, "set(tunnel(tun_id=0x5,src=1.1.1.1,dst=2.2.2.2,ttl=64,tp_dst=4789,flags(df)))") {
+		set = a
+	}
+	// OVS's parser makes most set(tunnel(...)) texts masked sets (key
+	// and mask have the same attributes); the unmasked form, the one OVS
+	// itself builds for a datapath, is made here from the parsed key.
+	set = actions.Action{Type: actions.TypeSet, Attr: actions.AttrTunnel, Set: &actions.Set{Key: set.Set.Key, Mask: set.Set.Mask}}
+	l := actions.List{set, actions.Output(2), actions.Recirc(1)}
+	var x actions.Executor
+	var s metaSink
+	pkt := newPkt(frame)
+	var k flow.Key
+	var lay flow.Layout
+	flow.ExtractLayout(pkt.Bytes(), 1, &k, &lay)
+	arrived(&k)
+	x.Execute(pkt, &k, &lay, l, &s)
+	if err := x.Err(); err != nil || len(s.recirc) != 1 {
+		t.Fatalf("unmasked set: err %v, %d recirculations", err, len(s.recirc))
+	}
+	got := s.recirc[0]
+	var want flow.Key
+	want.TunID, want.TunSrc, want.TunDst, want.TunTTL, want.TunTpDst = 5, [4]byte{1, 1, 1, 1}, [4]byte{2, 2, 2, 2}, 64, 4789
+	want.TunFlags = flow.TunFlagKey | flow.TunFlagDF
+	var gotTun flow.Key
+	gotTun.SetTunnel(&got)
+	if gotTun != want {
+		t.Errorf("unmasked set: tunnel key\n%s\nwant\n%s", tunString(&gotTun), tunString(&want))
+	}
+	if got.NwSrc != k.NwSrc || got.TpDst != 2000 {
+		t.Errorf("unmasked set changed the packet fields of the key")
+	}
+
+	// The masked form writes what its mask covers and keeps the rest
+	// (tos, tp_src, the option).
+	got = run("set(tunnel(tun_id=0x5,dst=2.2.2.2,ttl=64)),2,recirc(1)", arrived)
+	if got.TunID != 5 || got.TunDst != [4]byte{2, 2, 2, 2} || got.TunTTL != 64 || got.TunFlags&flow.TunFlagKey == 0 ||
+		got.TunTOS != 5 || got.TunTpSrc != 99 || got.TunGeneveLen != 8 || got.TunGeneve[0] != 0xab {
+		t.Errorf("masked set: tunnel key %s", tunString(&got))
+	}
+	// As in every masked set, the value's bits outside the mask are
+	// written too (value | old &^ mask).
+	got = run("set(tunnel(dst=2.2.2.2/255.255.0.0,ttl=64/0xf0)),2,recirc(1)", arrived)
+	if got.TunDst != [4]byte{2, 2, 2 | 9, 2 | 9} || got.TunTTL != 64|3&^0xf0 || got.TunTOS != 5 {
+		t.Errorf("partly masked set: tunnel key %s", tunString(&got))
+	}
+}
+
+// tunString prints the tunnel fields TestSetTunnel looks at.
+func tunString(k *flow.Key) string {
+	return "id " + strconv.FormatUint(k.TunID, 16) + " " +
+		netip.AddrFrom4(k.TunSrc).String() + "->" + netip.AddrFrom4(k.TunDst).String() +
+		" tos " + strconv.Itoa(int(k.TunTOS)) + " ttl " + strconv.Itoa(int(k.TunTTL)) +
+		" ports " + strconv.Itoa(int(k.TunTpSrc)) + "->" + strconv.Itoa(int(k.TunTpDst)) +
+		" flags " + strconv.FormatUint(uint64(k.TunFlags), 16) + " geneve " + strconv.Itoa(int(k.TunGeneveLen))
+}

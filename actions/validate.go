@@ -31,7 +31,7 @@ func (e *NotImplementedError) Unwrap() error { return ErrNotImplemented }
 func settable(a Attr) bool {
 	switch a {
 	case AttrEthernet, AttrIPv4, AttrTCP, AttrUDP, AttrPriority, AttrSkbMark,
-		AttrIPv6, AttrICMP, AttrICMPv6, AttrSCTP, AttrARP, AttrND:
+		AttrIPv6, AttrICMP, AttrICMPv6, AttrSCTP, AttrARP, AttrND, AttrTunnel:
 		return true
 	}
 	return false

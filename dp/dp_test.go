@@ -522,7 +522,7 @@ func TestPutFlowRefusesUnimplemented(t *testing.T) {
 	for _, tc := range []struct{ acts, name string }{
 		{"pop_nsh(),2", "pop_nsh"},
 		{"ct(commit),2", "ct"},
-		{"set(tunnel(dst=1.1.1.1,ttl=64)),2", "set of tunnel"},
+		{"set(mpls(label=1,tc=0,ttl=1,bos=1)),2", "set of mpls"},
 		{"dec_ttl(le_1(pop_nsh())),2", "pop_nsh"},
 	} {
 		_, err := r.d.PutFlow(m, actions.MustParse(tc.acts), PutCreate)

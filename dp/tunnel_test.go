@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/b7cafead/datapath/actions"
+	"github.com/b7cafead/datapath/flow"
 	"github.com/b7cafead/datapath/internal/testpkt"
 	dpio "github.com/b7cafead/datapath/io"
 )
@@ -188,3 +189,63 @@ func TestTunnelSourcePortAfterRecirc(t *testing.T) {
 }
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
+
+// TestEgressTunnelKey checks the egress tunnel key of action upcalls: a
+// userspace() action naming a tunnel port gets the packet's tunnel key
+// (here from set(tunnel)), to the Go handler and to a pid's queue; one
+// naming no port, or a port that is not a tunnel port, gets none.
+func TestEgressTunnelKey(t *testing.T) {
+	const setTun = "set(tunnel(tun_id=0x2a,src=10.1.1.1,dst=10.2.2.2,ttl=64,tp_dst=4789))"
+	want := func(t *testing.T, k *flow.Key) {
+		t.Helper()
+		if k == nil {
+			t.Fatal("no egress tunnel key")
+		}
+		var w flow.Key
+		w.TunID, w.TunSrc, w.TunDst, w.TunTTL, w.TunTpDst, w.TunFlags = 0x2a, [4]byte{10, 1, 1, 1}, [4]byte{10, 2, 2, 2}, 64, 4789, flow.TunFlagKey
+		if *k != w {
+			t.Errorf("egress tunnel key %+v", k)
+		}
+	}
+	f := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
+
+	var got []*flow.Key
+	r := newRig(t, Config{Upcall: func(u *Upcall) {
+		if u.Type == UpcallAction {
+			got = append(got, u.EgressTunnel)
+		}
+	}}, 2)
+	if _, err := r.d.AddPortConfig(4789, nil, PortConfig{Type: PortVXLAN}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)",
+		setTun+",userspace(pid=1,userdata(01),tunnel_out_port=4789),userspace(pid=1,userdata(02)),userspace(pid=1,userdata(03),tunnel_out_port=2),2")
+	r.put(t, "in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)", "userspace(pid=1,userdata(04),tunnel_out_port=4789)")
+	r.d.Process(1, batchOf(f))
+	r.d.Process(2, batchOf(f))
+	if len(got) != 4 {
+		t.Fatalf("%d action upcalls, want 4", len(got))
+	}
+	want(t, got[0])
+	for i, k := range got[1:] {
+		if k != nil {
+			t.Errorf("upcall %d: egress tunnel key %+v, want none", i+2, k)
+		}
+	}
+
+	// The same through a pid's queue.
+	r2 := newRig(t, Config{}, 2)
+	if _, err := r2.d.AddPortConfig(4789, nil, PortConfig{Type: PortVXLAN}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := r2.d.OpenUpcallQueue(7, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", setTun+",userspace(pid=7,userdata(01),tunnel_out_port=4789),userspace(pid=7,userdata(02))")
+	r2.d.Process(1, batchOf(f))
+	want(t, recvQueued(t, q).EgressTunnel)
+	if u := recvQueued(t, q); u.EgressTunnel != nil || u.Key.TunID != 0x2a {
+		t.Errorf("second upcall: egress %v, key tun_id %#x; want none and 0x2a", u.EgressTunnel, u.Key.TunID)
+	}
+}

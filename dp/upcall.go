@@ -47,6 +47,15 @@ type Upcall struct {
 	Packet *dpio.Packet
 	// Userdata is the userspace() action's userdata (action upcalls).
 	Userdata []byte
+	// EgressTunnel is the egress tunnel key of an action upcall whose
+	// userspace() action names a tunnel port (tunnel_out_port=) when the
+	// packet has a tunnel key (from set(tunnel(...)) or tnl_pop): a key
+	// whose Tun* fields hold it, the rest zero. It stands for Linux's
+	// OVS_PACKET_ATTR_EGRESS_TUN_KEY, except that the source address and
+	// port are as the packet's tunnel key has them, not filled in from a
+	// route lookup. nil otherwise; like Packet, valid only during the
+	// handler call.
+	EgressTunnel *flow.Key
 }
 
 // Execute runs acts on the upcalled packet, as OVS_PACKET_CMD_EXECUTE
@@ -102,6 +111,9 @@ type QueuedUpcall struct {
 	Key      flow.Key
 	Packet   []byte
 	Userdata []byte
+	// EgressTunnel is as Upcall.EgressTunnel: nil, or a copy of the
+	// egress tunnel key of an action upcall.
+	EgressTunnel *flow.Key
 }
 
 // upcallQueue is a bounded queue that the pipeline offers upcalls to
@@ -140,10 +152,14 @@ func (q *upcallQueue) close() {
 	}
 }
 
-func newQueued(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte) *QueuedUpcall {
+func newQueued(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key) *QueuedUpcall {
 	u := &QueuedUpcall{Type: t, PID: pid, InPort: k.InPort, Key: *k, Packet: append([]byte(nil), pkt...)}
 	if userdata != nil {
 		u.Userdata = append([]byte(nil), userdata...)
+	}
+	if egress != nil {
+		e := *egress
+		u.EgressTunnel = &e
 	}
 	return u
 }
@@ -224,17 +240,17 @@ func (d *Datapath) queueUpcall(t UpcallType, k *flow.Key, pkt, userdata []byte) 
 	if len(pids) > 1 {
 		pid = pids[k.Hash(0)%uint64(len(pids))]
 	}
-	return d.queueUpcallPID(t, pid, k, pkt, userdata)
+	return d.queueUpcallPID(t, pid, k, pkt, userdata, nil)
 }
 
 // queueUpcallPID queues an upcall for the netlink port pid, reporting
 // false if there is no such queue or it is full.
-func (d *Datapath) queueUpcallPID(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte) bool {
+func (d *Datapath) queueUpcallPID(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key) bool {
 	q := (*d.queues.Load())[pid]
 	if q == nil {
 		return false
 	}
-	return q.q.offer(newQueued(t, pid, k, pkt, userdata))
+	return q.q.offer(newQueued(t, pid, k, pkt, userdata, egress))
 }
 
 // asyncUpcalls runs the Go handler on goroutines of its own, fed by a
@@ -278,11 +294,11 @@ func (d *Datapath) startAsync(queueLen, workers int) {
 	d.async = a
 }
 
-func (a *asyncUpcalls) put(t UpcallType, k *flow.Key, pkt, userdata []byte) bool {
+func (a *asyncUpcalls) put(t UpcallType, k *flow.Key, pkt, userdata []byte, egress *flow.Key) bool {
 	a.mu.Lock()
 	a.pending++
 	a.mu.Unlock()
-	if !a.q.offer(newQueued(t, 0, k, pkt, userdata)) {
+	if !a.q.offer(newQueued(t, 0, k, pkt, userdata, egress)) {
 		a.done()
 		return false
 	}

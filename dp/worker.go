@@ -116,21 +116,29 @@ func (w *Worker) reenter(pkt *dpio.Packet, key *flow.Key, decap bool) {
 func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace) {
 	d := w.d
 	w.nout++
+	var egress *flow.Key
+	if u.HasTunnelOutPort && key.HasTunnel() && w.TunnelPort(u.TunnelOutPort) != nil {
+		// Rare (sampling of tunnelled traffic): allocated, so that a
+		// handler's own action upcalls cannot overwrite it.
+		egress = new(flow.Key)
+		egress.SetTunnel(key)
+	}
 	switch {
 	case d.upcall != nil && d.async == nil:
 		saved := w.up
-		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata}
+		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata,
+			EgressTunnel: egress}
 		var k flow.Key
 		flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &k, &w.ulay)
 		w.up.lay = &w.ulay
 		d.upcall(&w.up)
 		w.up = saved
 	case d.async != nil:
-		if !d.async.put(UpcallAction, key, pkt.Bytes(), u.Userdata) {
+		if !d.async.put(UpcallAction, key, pkt.Bytes(), u.Userdata, egress) {
 			d.lost.Add(1)
 		}
 	default:
-		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata) {
+		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata, egress) {
 			d.lost.Add(1)
 		}
 	}
@@ -372,7 +380,7 @@ func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 		w.up = saved
 		return true
 	case d.async != nil:
-		if !d.async.put(UpcallMiss, k, p.Bytes(), nil) {
+		if !d.async.put(UpcallMiss, k, p.Bytes(), nil, nil) {
 			d.lost.Add(1)
 		}
 	default:

@@ -22,6 +22,23 @@ const tunnelWord = int(unsafe.Offsetof(Key{}.TunID) / 8)
 // clearTunnel zeroes every tunnel field.
 func (k *Key) clearTunnel() { clear(k.words()[tunnelWord:]) }
 
+// SetTunnel replaces k's tunnel key (every Tun* field) with src's, as a
+// set(tunnel(...)) action does to a packet's metadata.
+func (k *Key) SetTunnel(src *Key) { copy(k.words()[tunnelWord:], src.words()[tunnelWord:]) }
+
+// SetTunnelMasked writes into k's tunnel key the bits of v that m has
+// set, keeping k's other bits: k = v | k&^m over every Tun* field.
+func (k *Key) SetTunnelMasked(v, m *Key) {
+	kw, vw, mw := k.words(), v.words(), m.words()
+	for i := tunnelWord; i < KeyWords; i++ {
+		kw[i] = vw[i] | kw[i]&^mw[i]
+	}
+}
+
+// HasTunnel reports whether k has a tunnel key: a tunnel destination,
+// IPv4 or IPv6, is set (OVS's flow_tnl_dst_is_set).
+func (k *Key) HasTunnel() bool { return k.tunDstSet() }
+
 // tunDstSet reports whether the key has a tunnel destination, which is
 // what makes a key's tunnel fields count (OVS's flow_tnl_dst_is_set).
 func (k *Key) tunDstSet() bool {
