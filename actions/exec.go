@@ -182,7 +182,8 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // between Ethernet (Key.PacketType 0) and the type its EtherType names, as
 // OVS does (see eth.go); the key the later actions see follows. On a
 // packet that is not Ethernet, actions that need an Ethernet header are
-// refused (push_vlan, push_mpls, pop_mpls, add_mpls, pop_eth), and those
+// refused (push_vlan, push_mpls, pop_mpls, add_mpls with the layer 3
+// flag, pop_eth), and those
 // that OVS skips do nothing (pop_vlan, set of eth); so is push_eth on an
 // Ethernet packet. The IP header of such a packet starts it: sets and
 // dec_ttl find it there.
@@ -325,8 +326,17 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			}
 		case TypePushMPLS, TypeAddMPLS:
 			if a.Type == TypeAddMPLS && a.MPLS.TunFlags&1 == 0 {
-				x.refuse(a)
-				return false
+				// Without the layer 3 flag, whatever the packet is.
+				if ly == lay {
+					moved, ly = *lay, &moved
+				}
+				if !own {
+					key, own = x.ownKey(key), true
+				}
+				if !addMPLSFront(pkt, key, ly, &l25, a.MPLS) {
+					return true
+				}
+				continue
 			}
 			if key.PacketType != flow.PacketTypeEthernet {
 				x.refuseType(a)

@@ -867,3 +867,39 @@ func tunString(k *flow.Key) string {
 		" ports " + strconv.Itoa(int(k.TunTpSrc)) + "->" + strconv.Itoa(int(k.TunTpDst)) +
 		" flags " + strconv.FormatUint(uint64(k.TunFlags), 16) + " geneve " + strconv.Itoa(int(k.TunGeneveLen))
 }
+
+// TestAddMPLSFront checks add_mpls without the layer 3 flag (OVS's only
+// form): the entry goes at the very start and the packet becomes of type
+// MPLS, whether it was Ethernet or layer 3. Its bytes are checked against
+// OVS in examples/pcapswitch (TestAddMPLSAgainstOVS).
+func TestAddMPLSFront(t *testing.T) {
+	frame := testpkt.UDP(testpkt.Frame{SrcPort: 1000, DstPort: 2000})
+	for _, tc := range []struct {
+		acts string
+		want []byte // the packet at the recirculation
+	}{
+		{"add_mpls(label=7,tc=3,ttl=64,bos=1,eth_type=0x8847),recirc(1)", append([]byte{0, 0, 0x77, 0x40}, frame...)},
+		{"pop_eth,add_mpls(label=100,tc=0,ttl=9,bos=1,eth_type=0x8847),recirc(1)", append([]byte{0, 0x06, 0x41, 0x09}, frame[14:]...)},
+	} {
+		var x actions.Executor
+		var s metaSink
+		pkt := newPkt(frame)
+		var k flow.Key
+		var lay flow.Layout
+		flow.ExtractLayout(pkt.Bytes(), 1, &k, &lay)
+		l := mustParse(t, tc.acts)
+		if err := l.Validate(); err != nil {
+			t.Fatalf("%s: %v", tc.acts, err)
+		}
+		x.Execute(pkt, &k, &lay, l, &s)
+		if err := x.Err(); err != nil || len(s.recirc) != 1 {
+			t.Fatalf("%s: err %v, %d recirculations", tc.acts, err, len(s.recirc))
+		}
+		if got := s.recirc[0]; got.PacketType != flow.PacketTypeMPLS || got.EthType != flow.EthTypeMPLS {
+			t.Errorf("%s: key packet type %#x eth_type %#x, want MPLS", tc.acts, got.PacketType, got.EthType)
+		}
+		if !bytes.Equal(pkt.Bytes(), tc.want) {
+			t.Errorf("%s: packet\n%x\nwant\n%x", tc.acts, pkt.Bytes(), tc.want)
+		}
+	}
+}

@@ -93,3 +93,24 @@ func popMPLS(pkt *dpio.Packet, ly *flow.Layout, l25 *int, ethType uint16) {
 		*l25 = mplsNone
 	}
 }
+
+// addMPLSFront puts a label stack entry at the very start of the packet,
+// as OVS's add_mpls does without the layer 3 flag: the packet becomes one
+// of type (1, EtherType) whose payload is what it was, an Ethernet frame
+// (an Ethernet pseudowire) or a layer 3 packet (after pop_eth). The
+// key's packet type and EtherType follow. It reports false if the buffer
+// has no room (the packet is then dropped).
+func addMPLSFront(pkt *dpio.Packet, key *flow.Key, ly *flow.Layout, l25 *int, m MPLS) bool {
+	if !isMPLS(m.EthType) {
+		return true // OVS ignores it
+	}
+	if !prepend(pkt, 4) {
+		return false
+	}
+	be.PutUint32(pkt.Bytes(), m.LSE)
+	shift(ly, 4)
+	*l25 = 0
+	key.PacketType = flow.PacketTypeOf(m.EthType)
+	key.EthType = m.EthType
+	return true
+}

@@ -65,11 +65,6 @@ func (a *Action) validate(last bool) error {
 	case TypePushMPLS, TypePopMPLS:
 		return nil
 	case TypeAddMPLS:
-		if a.MPLS.TunFlags&1 == 0 {
-			// Without the layer 3 flag OVS puts the entry before the
-			// Ethernet header, making a packet that is not Ethernet.
-			return &NotImplementedError{Type: a.Type}
-		}
 		return nil
 	case TypeHash:
 		if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
