@@ -18,7 +18,7 @@ type keySink struct {
 	keys []flow.Key
 }
 
-func (s *keySink) Userspace(p *dpio.Packet, k *flow.Key, u *actions.Userspace) {
+func (s *keySink) Userspace(p *dpio.Packet, k *flow.Key, u *actions.Userspace, _ actions.List) {
 	s.keys = append(s.keys, *k)
 }
 

@@ -36,8 +36,11 @@ type Recirculator interface {
 type Upcaller interface {
 	// Userspace sends pkt to the slow path with the action's argument
 	// (its pid and userdata). pkt is lent as for Output; key is valid
-	// during the call.
-	Userspace(pkt *dpio.Packet, key *flow.Key, u *Userspace)
+	// during the call. l is the action list the userspace action is in
+	// (a nested list's, inside clone, sample, check_pkt_len or dec_ttl),
+	// which an upcall that asks for the actions (u.Actions) carries, as
+	// Linux's OVS_PACKET_ATTR_ACTIONS does.
+	Userspace(pkt *dpio.Packet, key *flow.Key, u *Userspace, l List)
 }
 
 // Meterer is implemented by a Sink that has meters, as meter needs.
@@ -394,7 +397,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			if !last || !final {
 				p = x.clone(pkt)
 			}
-			u.Userspace(p, key, a.Userspace)
+			u.Userspace(p, key, a.Userspace, l)
 		case TypeHash:
 			if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
 				x.refuse(a)

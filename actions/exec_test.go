@@ -714,7 +714,7 @@ type metaSink struct {
 }
 
 func (s *metaSink) Recirculate(_ *dpio.Packet, k *flow.Key) { s.recirc = append(s.recirc, *k) }
-func (s *metaSink) Userspace(_ *dpio.Packet, k *flow.Key, _ *actions.Userspace) {
+func (s *metaSink) Userspace(_ *dpio.Packet, k *flow.Key, _ *actions.Userspace, _ actions.List) {
 	s.upcall = append(s.upcall, *k)
 }
 

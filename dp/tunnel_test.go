@@ -3,6 +3,7 @@ package dp
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/b7cafead/datapath/actions"
@@ -248,4 +249,54 @@ func TestEgressTunnelKey(t *testing.T) {
 	if u := recvQueued(t, q); u.EgressTunnel != nil || u.Key.TunID != 0x2a {
 		t.Errorf("second upcall: egress %v, key tun_id %#x; want none and 0x2a", u.EgressTunnel, u.Key.TunID)
 	}
+}
+
+// TestUpcallActions checks that an action upcall whose userspace() asks
+// for the actions (userspace(...,actions)) carries the list the action is
+// in, nested or not, to the Go handler (synchronous and queued) and to a
+// pid's queue; without the flag it carries none.
+func TestUpcallActions(t *testing.T) {
+	const top = "userspace(pid=7,userdata(01),actions),clone(userspace(pid=7,userdata(02),actions),3),userspace(pid=7,userdata(03)),2"
+	nested := "userspace(pid=7,userdata(02),actions),3"
+	f := testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})
+	check := func(t *testing.T, got []actions.List) {
+		t.Helper()
+		if len(got) != 3 {
+			t.Fatalf("%d action upcalls, want 3", len(got))
+		}
+		if got[0].String() != mustActs(t, top).String() || got[1].String() != mustActs(t, nested).String() || got[2] != nil {
+			t.Errorf("upcall actions %q, %q, %q; want %q, %q and none", got[0], got[1], got[2], top, nested)
+		}
+	}
+	for _, async := range []bool{false, true} {
+		var mu sync.Mutex
+		var got []actions.List
+		cfg := Config{Upcall: func(u *Upcall) {
+			mu.Lock()
+			got = append(got, u.Actions)
+			mu.Unlock()
+		}}
+		if async {
+			cfg.UpcallQueueLen = 8
+		}
+		r := newRig(t, cfg, 3)
+		r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", top)
+		r.d.Process(1, batchOf(f))
+		r.d.WaitUpcalls()
+		mu.Lock()
+		check(t, got)
+		mu.Unlock()
+	}
+	r := newRig(t, Config{}, 3)
+	q, err := r.d.OpenUpcallQueue(7, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", top)
+	r.d.Process(1, batchOf(f))
+	var got []actions.List
+	for range 3 {
+		got = append(got, recvQueued(t, q).Actions)
+	}
+	check(t, got)
 }

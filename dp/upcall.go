@@ -56,6 +56,11 @@ type Upcall struct {
 	// route lookup. nil otherwise; like Packet, valid only during the
 	// handler call.
 	EgressTunnel *flow.Key
+	// Actions is the action list the userspace() action was in, when the
+	// action asks for it (userspace(...,actions)), as Linux's
+	// OVS_PACKET_ATTR_ACTIONS; nil otherwise. It is shared with the flow:
+	// do not change it.
+	Actions actions.List
 }
 
 // Execute runs acts on the upcalled packet, as OVS_PACKET_CMD_EXECUTE
@@ -114,6 +119,8 @@ type QueuedUpcall struct {
 	// EgressTunnel is as Upcall.EgressTunnel: nil, or a copy of the
 	// egress tunnel key of an action upcall.
 	EgressTunnel *flow.Key
+	// Actions is as Upcall.Actions.
+	Actions actions.List
 }
 
 // upcallQueue is a bounded queue that the pipeline offers upcalls to
@@ -152,8 +159,8 @@ func (q *upcallQueue) close() {
 	}
 }
 
-func newQueued(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key) *QueuedUpcall {
-	u := &QueuedUpcall{Type: t, PID: pid, InPort: k.InPort, Key: *k, Packet: append([]byte(nil), pkt...)}
+func newQueued(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key, acts actions.List) *QueuedUpcall {
+	u := &QueuedUpcall{Type: t, PID: pid, InPort: k.InPort, Key: *k, Packet: append([]byte(nil), pkt...), Actions: acts}
 	if userdata != nil {
 		u.Userdata = append([]byte(nil), userdata...)
 	}
@@ -240,17 +247,17 @@ func (d *Datapath) queueUpcall(t UpcallType, k *flow.Key, pkt, userdata []byte) 
 	if len(pids) > 1 {
 		pid = pids[k.Hash(0)%uint64(len(pids))]
 	}
-	return d.queueUpcallPID(t, pid, k, pkt, userdata, nil)
+	return d.queueUpcallPID(t, pid, k, pkt, userdata, nil, nil)
 }
 
 // queueUpcallPID queues an upcall for the netlink port pid, reporting
 // false if there is no such queue or it is full.
-func (d *Datapath) queueUpcallPID(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key) bool {
+func (d *Datapath) queueUpcallPID(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key, acts actions.List) bool {
 	q := (*d.queues.Load())[pid]
 	if q == nil {
 		return false
 	}
-	return q.q.offer(newQueued(t, pid, k, pkt, userdata, egress))
+	return q.q.offer(newQueued(t, pid, k, pkt, userdata, egress, acts))
 }
 
 // asyncUpcalls runs the Go handler on goroutines of its own, fed by a
@@ -283,7 +290,8 @@ func (d *Datapath) startAsync(queueLen, workers int) {
 				pkt.Reset(dpio.DefaultHeadroom)
 				pkt.SetBytes(qu.Packet)
 				flow.ExtractLayoutType(pkt.Bytes(), qu.InPort, qu.Key.PacketType, &key, &lay)
-				w.up = Upcall{w: w, lay: &lay, Type: qu.Type, InPort: qu.InPort, Key: qu.Key, Packet: pkt, Userdata: qu.Userdata}
+				w.up = Upcall{w: w, lay: &lay, Type: qu.Type, InPort: qu.InPort, Key: qu.Key, Packet: pkt, Userdata: qu.Userdata,
+					EgressTunnel: qu.EgressTunnel, Actions: qu.Actions}
 				d.upcall(&w.up)
 				w.up = Upcall{}
 				w.flush()
@@ -294,11 +302,11 @@ func (d *Datapath) startAsync(queueLen, workers int) {
 	d.async = a
 }
 
-func (a *asyncUpcalls) put(t UpcallType, k *flow.Key, pkt, userdata []byte, egress *flow.Key) bool {
+func (a *asyncUpcalls) put(t UpcallType, k *flow.Key, pkt, userdata []byte, egress *flow.Key, acts actions.List) bool {
 	a.mu.Lock()
 	a.pending++
 	a.mu.Unlock()
-	if !a.q.offer(newQueued(t, 0, k, pkt, userdata, egress)) {
+	if !a.q.offer(newQueued(t, 0, k, pkt, userdata, egress, acts)) {
 		a.done()
 		return false
 	}

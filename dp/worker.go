@@ -113,7 +113,7 @@ func (w *Worker) reenter(pkt *dpio.Packet, key *flow.Key, decap bool) {
 // path as an action upcall (UpcallAction) with the action's userdata: to
 // the Go handler, its asynchronous queue, or the queue of the action's
 // netlink pid. A packet no queue takes is counted as lost.
-func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace) {
+func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace, l actions.List) {
 	d := w.d
 	w.nout++
 	var egress *flow.Key
@@ -128,20 +128,32 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 		saved := w.up
 		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata,
 			EgressTunnel: egress}
+		if u.Actions {
+			w.up.Actions = l
+		}
 		var k flow.Key
 		flow.ExtractLayoutType(pkt.Bytes(), key.InPort, key.PacketType, &k, &w.ulay)
 		w.up.lay = &w.ulay
 		d.upcall(&w.up)
 		w.up = saved
 	case d.async != nil:
-		if !d.async.put(UpcallAction, key, pkt.Bytes(), u.Userdata, egress) {
+		if !d.async.put(UpcallAction, key, pkt.Bytes(), u.Userdata, egress, actionsIf(u, l)) {
 			d.lost.Add(1)
 		}
 	default:
-		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata, egress) {
+		if !d.queueUpcallPID(UpcallAction, u.PID, key, pkt.Bytes(), u.Userdata, egress, actionsIf(u, l)) {
 			d.lost.Add(1)
 		}
 	}
+}
+
+// actionsIf returns l if the userspace action u asks for the actions to
+// go with the upcall.
+func actionsIf(u *actions.Userspace, l actions.List) actions.List {
+	if u.Actions {
+		return l
+	}
+	return nil
 }
 
 // TunnelPort implements actions.Tunneler: it returns port's tunnel
@@ -380,7 +392,7 @@ func (w *Worker) miss(p *dpio.Packet, k *flow.Key, lay *flow.Layout) bool {
 		w.up = saved
 		return true
 	case d.async != nil:
-		if !d.async.put(UpcallMiss, k, p.Bytes(), nil, nil) {
+		if !d.async.put(UpcallMiss, k, p.Bytes(), nil, nil, nil) {
 			d.lost.Add(1)
 		}
 	default:
