@@ -203,12 +203,24 @@ func TestActionsAgainstOVS(t *testing.T) {
 	}
 	// Where both run the same actions, the flow tables print alike.
 	ovsFlows, err := o.DumpFlows()
+	tunnelFlows := 0
 	if err != nil {
 		t.Fatal(err)
 	}
 	theirs := map[string]bool{}
 	for _, l := range normalizeDump(ovsFlows) {
 		theirs[l] = true
+		// The packets set(tunnel) gave a tunnel key reached the flows
+		// that match it.
+		if strings.HasPrefix(l, "tunnel(") && strings.Contains(l, "recirc_id(0x7)") && !strings.Contains(l, "packets:1,") {
+			t.Errorf("OVS: %s: want 1 packet", l)
+		}
+		if strings.HasPrefix(l, "tunnel(") && strings.Contains(l, "recirc_id(0x7)") {
+			tunnelFlows++
+		}
+	}
+	if tunnelFlows != 2 {
+		t.Errorf("OVS has %d flows matching the tunnel key set(tunnel) gave, want 2", tunnelFlows)
 	}
 	for _, l := range normalizeDump(ourDump(stdout)) {
 		if !strings.Contains(l, "dec_ttl") && !theirs[l] {
