@@ -48,6 +48,14 @@ type TraceStep struct {
 	// Before and After show the key fields the action changed (empty if
 	// it changed none), in flow syntax masked to the changed bytes.
 	Before, After string
+	// Upcalls describe the upcalls the action would make (userspace).
+	Upcalls []string
+	// Drop says why the action drops the packet or could not run, if it
+	// does (a malformed packet for tnl_pop, a refused action, ...).
+	Drop string
+	// Then traces the packet as the datapath looks it up again after a
+	// recirc, or after tnl_pop decapsulated it; nil otherwise.
+	Then *Trace
 	// Packet is the packet after the action.
 	Packet []byte
 }
@@ -63,74 +71,179 @@ type TraceOutput struct {
 // Trace runs a packet received on inPort through the datapath without
 // sending anything or changing any counter, and reports what would happen.
 // (A lookup's subtable ranking counters are the one thing it touches.)
+// A recirculation, or a tnl_pop that decapsulates the packet, is followed:
+// the step's Then traces the packet as it is looked up again, up to OVS's
+// recirculation depth.
 func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 	pkt := dpio.NewPacket(dpio.DefaultHeadroom, max(len(frame), dpio.DefaultBufferSize))
 	if !pkt.SetBytes(frame) {
 		return nil, fmt.Errorf("%w: packet of %d bytes too large", ErrInvalid, len(frame))
 	}
-	t := &Trace{InPort: inPort}
+	var key flow.Key
 	var lay flow.Layout
 	pt := uint32(flow.PacketTypeEthernet)
 	if v := d.Port(inPort); v != nil && v.l3 {
 		pt = l3PacketType(frame)
 	}
-	flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &t.Key, &lay)
+	flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &key, &lay)
+	t := d.trace(pkt, &key, &lay, 0)
 	if d.Port(inPort) == nil {
 		t.Miss = fmt.Sprintf("port %d does not exist; a packet could not arrive on it", inPort)
 	}
+	return t, nil
+}
+
+// trace looks the packet with key up and runs the flow's actions one by
+// one on it; depth is the number of recirculations before.
+func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, depth int) *Trace {
+	t := &Trace{InPort: key.InPort, Key: *key}
 	f, _ := d.flows.lookup(&t.Key, 0)
 	if f == nil {
-		if t.Miss == "" {
-			t.Miss = "no flow matches"
-			if d.upcall != nil {
-				t.Miss += "; the packet would be upcalled to the slow path"
-			} else {
-				t.Miss += "; no slow path: the packet would be dropped and counted as lost"
-			}
+		t.Miss = "no flow matches"
+		if d.upcall != nil {
+			t.Miss += "; the packet would be upcalled to the slow path"
+		} else {
+			t.Miss += "; no slow path: the packet would be dropped and counted as lost"
 		}
 		t.Near = d.nearMisses(&t.Key, 3)
-		return t, nil
+		return t
 	}
 	t.Flow = f
 	rec := &recordSink{d: d}
 	var x actions.Executor
 	acts := f.Actions()
-	key := t.Key
+	k := t.Key
+	inPort, pt := k.InPort, k.PacketType
 	for i := range acts {
-		before := key
-		rec.outs = nil
-		x.Execute(pkt, &key, &lay, acts[i:i+1], rec)
-		refused := x.Err() != nil
+		before := k
+		*rec = recordSink{d: d}
+		// The action runs followed by a probe, a recirculation the sink
+		// recognises, which reports the key as the executor has it after
+		// the action (metadata such as skb_mark or the tunnel key is
+		// only there), and keeps the action from being the last (a
+		// tnl_push last in its list does nothing, as in OVS).
+		one := acts[i : i+1]
+		if a := &acts[i]; a.Type != actions.TypeRecirc || a.ID != traceProbe {
+			one, rec.probing = actions.List{*a, actions.Recirc(traceProbe)}, true
+		}
+		x.Execute(pkt, &k, lay, one, rec)
+		refused := x.Err()
 		x.Reset()
-		st := TraceStep{Action: acts[i : i+1].String(), Outputs: rec.outs, Packet: append([]byte(nil), pkt.Bytes()...)}
+		st := TraceStep{Action: acts[i : i+1].String(), Outputs: rec.outs, Upcalls: rec.upcalls, Drop: rec.drop,
+			Packet: append([]byte(nil), pkt.Bytes()...)}
+		if refused != nil {
+			st.Drop = refused.Error()
+		}
 		// What the action changed: the re-extracted key against the
-		// key before it.
+		// key before it. Metadata the action set (skb_mark, tunnel, ...)
+		// is kept as the executor left it.
 		switch {
 		case acts[i].Type == actions.TypePushEth && pt != flow.PacketTypeEthernet:
 			pt = flow.PacketTypeEthernet
-		case acts[i].Type == actions.TypePopEth && pt == flow.PacketTypeEthernet && !refused:
+		case acts[i].Type == actions.TypePopEth && pt == flow.PacketTypeEthernet && refused == nil:
 			pt = flow.PacketTypeOf(before.EthType)
+		case acts[i].Type == actions.TypeAddMPLS && refused == nil && acts[i].MPLS.TunFlags&1 == 0 &&
+			(acts[i].MPLS.EthType == flow.EthTypeMPLS || acts[i].MPLS.EthType == flow.EthTypeMPLSM):
+			pt = flow.PacketTypeOf(acts[i].MPLS.EthType)
+		case acts[i].Type == actions.TypeTunnelPush && acts[i].TunnelPush != nil && rec.drop == "":
+			// The packet is a new one, from the push's out_port.
+			inPort, pt = acts[i].TunnelPush.OutPort, flow.PacketTypeEthernet
 		}
 		var after flow.Key
-		flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &after, &lay)
-		key = after
+		flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &after, lay)
+		if rec.probed {
+			recirc := k.RecircID
+			after.CopyMetadata(&rec.probeKey)
+			after.RecircID = recirc
+		} else {
+			after.CopyMetadata(&k)
+		}
+		k = after
 		if m := diffMask(&before, &after); !m.IsZero() {
 			st.Before = formatFields(&before, &m)
 			st.After = formatFields(&after, &m)
 		}
+		if rec.again != nil {
+			if depth >= maxRecircDepth {
+				st.Drop = "too many recirculations: the packet would be dropped"
+			} else {
+				st.Then = d.trace(rec.again, &rec.againKey, &rec.againLay, depth+1)
+			}
+		}
 		t.Steps = append(t.Steps, st)
+		if refused != nil {
+			break // the executor drops the packet there
+		}
 	}
-	return t, nil
+	return t
 }
+
+// recordSink keeps copies of what actions output, upcall and send back
+// to the datapath, without sending or counting anything.
+type recordSink struct {
+	d       *Datapath
+	outs    []TraceOutput
+	upcalls []string
+	drop    string
+	// again is a copy of a packet that recirculates or was decapsulated,
+	// with its key and layout as the datapath would look it up.
+	again    *dpio.Packet
+	againKey flow.Key
+	againLay flow.Layout
+	// probing says that the list ends with the trace's probe; probed,
+	// that it ran, and probeKey is the key it saw.
+	probing, probed bool
+	probeKey        flow.Key
+}
+
+// traceProbe is the recirculation id of the probe a trace puts after
+// each action.
+const traceProbe = ^uint32(0)
 
 // Meter implements actions.Meterer for a trace: the packet passes, and
 // the meter is not run (that would take its tokens and count).
 func (r *recordSink) Meter(id uint32, pkt *dpio.Packet) bool { return true }
 
-// recordSink keeps copies of what actions output.
-type recordSink struct {
-	d    *Datapath
-	outs []TraceOutput
+// Recirculate implements actions.Recirculator for a trace: the packet is
+// kept to be traced again.
+func (r *recordSink) Recirculate(pkt *dpio.Packet, key *flow.Key) {
+	if r.probing && key.RecircID == traceProbe {
+		r.probed, r.probeKey = true, *key
+		return
+	}
+	r.keep(pkt, key)
+}
+
+// TunnelReceive implements actions.Tunneler for a trace: the decapsulated
+// packet is kept to be traced again from the tunnel port.
+func (r *recordSink) TunnelReceive(pkt *dpio.Packet, key *flow.Key) { r.keep(pkt, key) }
+
+// TunnelPort implements actions.Tunneler.
+func (r *recordSink) TunnelPort(port uint32) *actions.TunnelPort {
+	if v := r.d.Port(port); v != nil {
+		return v.tnl
+	}
+	return nil
+}
+
+// TunnelDrop implements actions.Tunneler: the reason is recorded.
+func (r *recordSink) TunnelDrop(reason actions.TunnelDrop) {
+	r.drop = "dropped: " + reason.String()
+}
+
+// Userspace implements actions.Upcaller for a trace: the upcall is
+// described, not made.
+func (r *recordSink) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace, _ actions.List) {
+	r.upcalls = append(r.upcalls, fmt.Sprintf("action upcall to pid %d with %d bytes of userdata", u.PID, len(u.Userdata)))
+}
+
+// keep copies pkt and its key, extracted anew with the metadata kept, as
+// the worker looks a packet up again.
+func (r *recordSink) keep(pkt *dpio.Packet, key *flow.Key) {
+	r.again = dpio.NewPacket(dpio.DefaultHeadroom, max(pkt.Len(), dpio.DefaultBufferSize))
+	r.again.SetBytes(pkt.Bytes())
+	flow.ExtractLayoutType(r.again.Bytes(), key.InPort, key.PacketType, &r.againKey, &r.againLay)
+	r.againKey.CopyMetadata(key)
 }
 
 func (r *recordSink) Output(port uint32, pkt *dpio.Packet) {
@@ -273,6 +386,22 @@ func packetMask(*flow.Key) *flow.Key {
 }
 
 // String renders the trace for people, one fact per line.
+// sent counts the packets t's steps, and the traces they lead to, send.
+func (t *Trace) sent() int {
+	n := 0
+	for _, s := range t.Steps {
+		for _, o := range s.Outputs {
+			if !o.Dropped {
+				n++
+			}
+		}
+		if s.Then != nil {
+			n += s.Then.sent()
+		}
+	}
+	return n
+}
+
 func (t *Trace) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "packet on port %d: %s\n", t.InPort, flow.Format(&t.Key, packetMask(&t.Key)))
@@ -302,16 +431,22 @@ func (t *Trace) String() string {
 				fmt.Fprintf(&b, ": sent %d bytes to port %d (%s)", len(o.Packet), o.Port, o.Name)
 			}
 		}
+		for _, u := range s.Upcalls {
+			fmt.Fprintf(&b, ": %s", u)
+		}
+		if s.Drop != "" {
+			fmt.Fprintf(&b, ": %s", s.Drop)
+		}
 		b.WriteByte('\n')
-	}
-	outs := 0
-	for _, s := range t.Steps {
-		for _, o := range s.Outputs {
-			if !o.Dropped {
-				outs++
+		if s.Then != nil {
+			// The packet as it is looked up again, indented.
+			for _, l := range strings.SplitAfter(strings.TrimSuffix(s.Then.String(), "\n"), "\n") {
+				b.WriteString("    " + l)
 			}
+			b.WriteByte('\n')
 		}
 	}
+	outs := t.sent()
 	b.WriteString("result: ")
 	if outs == 0 {
 		b.WriteString("dropped\n")

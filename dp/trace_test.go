@@ -114,3 +114,92 @@ func TestTracePacketTypes(t *testing.T) {
 		t.Errorf("trace ran the meter: %+v", st)
 	}
 }
+
+// TestTraceFollows checks that a trace follows a recirculation and a
+// decapsulation into the flows that then match, shows a tnl_push's
+// result and an upcall, and stops at a drop.
+func TestTraceFollows(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	if _, err := r.d.AddPortConfig(4789, nil, PortConfig{Type: PortVXLAN}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no)", "set(skb_mark(0x3)),recirc(4)")
+	f2 := r.put(t, "recirc_id(4),skb_mark(0x3),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", tnlPushVXLAN+",userspace(pid=9,userdata(01)),2")
+	r.put(t, "in_port(2),eth(),eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=4789)", "tnl_pop(4789)")
+	f4 := r.put(t, "tunnel(tun_id=0x7b,src=1.1.2.88,dst=1.1.2.92,ttl=64,tp_dst=4789,flags(-df-csum+key)),in_port(4789),eth(),eth_type(0x0800),ipv4(frag=no)", "set(ipv4(ttl=9)),1")
+
+	frame := testpkt.UDP(testpkt.Frame{IPDst: "10.0.0.2", SrcPort: 1, DstPort: 2})
+	tr, err := r.d.Trace(1, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Steps) != 2 || tr.Steps[1].Then == nil {
+		t.Fatalf("steps %+v", tr.Steps)
+	}
+	then := tr.Steps[1].Then
+	if then.Flow != f2 || len(then.Steps) != 3 {
+		t.Fatalf("after the recirculation: flow %v, steps %+v", then.Flow, then.Steps)
+	}
+	push, up, out := then.Steps[0], then.Steps[1], then.Steps[2]
+	if len(push.Packet) != len(frame)+50 || push.Drop != "" || !strings.Contains(push.After, "udp(") {
+		t.Errorf("tnl_push step: %d bytes, drop %q, after %q", len(push.Packet), push.Drop, push.After)
+	}
+	if len(up.Upcalls) != 1 || !strings.Contains(up.Upcalls[0], "pid 9") {
+		t.Errorf("userspace step: %+v", up.Upcalls)
+	}
+	if len(out.Outputs) != 1 || out.Outputs[0].Port != 2 || !bytes.Equal(out.Outputs[0].Packet, push.Packet) {
+		t.Fatalf("output step: %+v", out.Outputs)
+	}
+	// Nothing was sent or counted.
+	if got := drain(r.far[2]); len(got) != 0 {
+		t.Errorf("the trace sent %d packets", len(got))
+	}
+	if st := r.d.Stats(); st.Hit != 0 || st.Missed != 0 {
+		t.Errorf("the trace counted: %+v", st)
+	}
+
+	// The encapsulated packet, traced as if it came back on port 2, is
+	// decapsulated and then matches on its tunnel key from the tunnel port.
+	tr, err = r.d.Trace(2, out.Outputs[0].Packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Steps) != 1 || tr.Steps[0].Then == nil {
+		t.Fatalf("steps %+v", tr.Steps)
+	}
+	inner := tr.Steps[0].Then
+	if inner.Flow != f4 || inner.InPort != 4789 || inner.Key.TunID != 0x7b || len(inner.Steps) != 2 {
+		t.Fatalf("after tnl_pop: flow %v, in_port %d, tun_id %#x, steps %+v", inner.Flow, inner.InPort, inner.Key.TunID, inner.Steps)
+	}
+	if o := inner.Steps[1].Outputs; len(o) != 1 || o[0].Port != 1 || len(o[0].Packet) != len(frame) {
+		t.Errorf("decapsulated output %+v", o)
+	}
+
+	// A packet that is not VXLAN: tnl_pop drops it, with the reason.
+	bad := append([]byte(nil), out.Outputs[0].Packet...)
+	bad[14+20+8] = 0 // VXLAN flags without the VNI bit
+	tr, err = r.d.Trace(2, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Steps) != 1 || tr.Steps[0].Then != nil || tr.Steps[0].Drop == "" {
+		t.Errorf("malformed VXLAN: steps %+v", tr.Steps)
+	}
+}
+
+func TestTraceFollowsString(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "set(skb_mark(0x3)),userspace(pid=9,userdata(01)),recirc(4)")
+	r.put(t, "recirc_id(4),skb_mark(0x3),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "2")
+	tr, err := r.d.Trace(1, testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tr.String()
+	t.Log(s)
+	for _, want := range []string{"action upcall to pid 9", "    flow: skb_mark(0x3),recirc_id(0x4),in_port(1)", "    1. 2: sent", "result: 1 packet(s) sent"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+}
