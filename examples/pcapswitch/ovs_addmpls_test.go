@@ -3,7 +3,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/b7cafead/datapath/internal/ovsdummy"
@@ -36,28 +35,7 @@ func TestAddMPLSAgainstOVS(t *testing.T) {
 			"in_port(1),eth(),eth_type(0x86dd),ipv6(dst=2001:db8::8,proto=17,frag=no),udp()",
 		},
 	}
-	for _, c := range cases {
-		if err := o.OFCtl("add-flow", c.openflow); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var ours []string
-	for _, c := range cases {
-		out, err := o.Appctl("ofproto/trace", "br0", c.trace)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, acts, ok := strings.Cut(out, "Datapath actions: ")
-		if !ok {
-			t.Fatalf("trace %s: %s", c.trace, out)
-		}
-		acts, _, _ = strings.Cut(acts, "\n")
-		if !strings.Contains(acts, "add_mpls") {
-			t.Fatalf("%s translates to %s", c.openflow, acts)
-		}
-		t.Logf("%s -> %s", c.openflow, acts)
-		ours = append(ours, c.match+" "+acts)
-	}
+	ours := translate(t, o, cases, "add_mpls")
 	var pkts [][]byte
 	for _, n := range []int{4, 100} {
 		pl := make([]byte, n)

@@ -16,6 +16,39 @@ import (
 // match pcapswitch installs with those actions.
 type mplsCase struct{ openflow, trace, match string }
 
+// translate installs the cases' OpenFlow flows in OVS and returns, for
+// each case, the datapath flow its match and the datapath actions
+// ofproto/trace reports make, in pcapswitch's flow file format. Each
+// translation must contain every string of want.
+func translate(t *testing.T, o *ovsdummy.OVS, cases []mplsCase, want ...string) []string {
+	t.Helper()
+	for _, c := range cases {
+		if err := o.OFCtl("add-flow", c.openflow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ours []string
+	for _, c := range cases {
+		out, err := o.Appctl("ofproto/trace", "br0", c.trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, acts, ok := strings.Cut(out, "Datapath actions: ")
+		if !ok {
+			t.Fatalf("trace %s: %s", c.trace, out)
+		}
+		acts, _, _ = strings.Cut(acts, "\n")
+		for _, w := range want {
+			if !strings.Contains(acts, w) {
+				t.Fatalf("%s translates to %s, without %s", c.openflow, acts, w)
+			}
+		}
+		t.Logf("%s -> %s", c.openflow, acts)
+		ours = append(ours, c.match+" "+acts)
+	}
+	return ours
+}
+
 // TestMPLSAgainstOVS checks push_mpls and pop_mpls against OVS 3.1. OVS
 // 3.1 cannot parse them in dpctl/add-flow, so OVS runs OpenFlow flows
 // (its slow path executes the datapath actions they translate to, in its
@@ -50,25 +83,7 @@ func TestMPLSAgainstOVS(t *testing.T) {
 			"in_port(1),eth(),eth_type(0x8847),mpls(label=6,tc=0,ttl=63,bos=0,label=9,tc=0,ttl=62,bos=1)",
 		},
 	}
-	var ours []string
-	for _, c := range cases {
-		if err := o.OFCtl("add-flow", c.openflow); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range cases {
-		out, err := o.Appctl("ofproto/trace", "br0", c.trace)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, acts, ok := strings.Cut(out, "Datapath actions: ")
-		if !ok {
-			t.Fatalf("trace %s: %s", c.trace, out)
-		}
-		acts, _, _ = strings.Cut(acts, "\n")
-		t.Logf("%s -> %s", c.openflow, acts)
-		ours = append(ours, c.match+" "+acts)
-	}
+	ours := translate(t, o, cases)
 
 	lse := func(label uint32, bos bool, ttl uint8) []byte {
 		v := label<<12 | uint32(ttl)
