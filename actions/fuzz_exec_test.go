@@ -9,8 +9,9 @@ import (
 	"github.com/b7cafead/datapath/internal/testpkt"
 )
 
-// FuzzExecuteMore runs the set actions of IPv6, ICMP, SCTP, ARP and ND,
-// the MPLS actions, hash and the nested actions on arbitrary frames: they
+// FuzzExecuteMore runs the set actions of IPv6, ICMP, SCTP, ARP, ND and
+// tunnel, the MPLS actions (add_mpls too), push_eth, hash and the nested
+// actions on arbitrary frames: they
 // must not panic, must keep the frame's length (but for MPLS), and a
 // push_mpls followed by a pop_mpls back to the EtherType gives the frame
 // back.
@@ -26,6 +27,7 @@ func FuzzExecuteMore(f *testing.F) {
 		actions.MustParse("set(ipv6(src=::1,dst=::2,label=0x12345,tclass=0x4,hlimit=3)),set(icmpv6(type=1,code=2)),set(nd(target=::3,sll=00:00:00:00:00:01,tll=00:00:00:00:00:02)),1"),
 		actions.MustParse("set(icmp(type=3,code=1)),set(sctp(src=1,dst=2)),set(arp(sip=1.2.3.4,tip=5.6.7.8,op=2,sha=00:00:00:00:00:01,tha=00:00:00:00:00:02)),1"),
 		actions.MustParse("hash(l4(1)),hash(sym_l4(2)),set(skb_mark(1)),ct_clear,clone(set(ipv4(ttl=1)),2),sample(sample=100.0%,actions(trunc(20),3)),check_pkt_len(size=40,gt(1),le(1))"),
+		actions.MustParse("set(tunnel(tun_id=0x5,dst=1.1.1.1,ttl=64)),clone(add_mpls(label=5,tc=0,ttl=9,bos=1,eth_type=0x8847),set(ipv4(ttl=2)),push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),3),1"),
 	}
 	var x actions.Executor
 	f.Fuzz(func(t *testing.T, frame []byte) {
