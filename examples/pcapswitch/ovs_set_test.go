@@ -50,6 +50,9 @@ var setCases = []actionCase{
 	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.7,proto=17,frag=no),udp() set(tunnel(tun_id=0x6,dst=1.1.1.9,tos=0x10,ttl=9,flags(-df+csum))),recirc(7)"},
 	{ours: "recirc_id(0x7),tunnel(tun_id=0x5,src=1.1.1.8,dst=1.1.1.9,ttl=64,tp_dst=4789,flags(-df-csum+key)),in_port(1),eth_type(0x0800),ipv4(frag=no) 2"},
 	{ours: "recirc_id(0x7),tunnel(tun_id=0x6,dst=1.1.1.9,tos=0x10,ttl=9,flags(-df+csum+key)),in_port(1),eth_type(0x0800),ipv4(frag=no) 3"},
+	// userspace: an action upcall (whose userdata OVS's slow path does
+	// not recognise) does not stop the actions after it, nested or not.
+	{ours: "in_port(1),eth_type(0x0800),ipv4(dst=10.1.4.8,proto=17,frag=no),udp() userspace(pid=0,userdata(0102030405060708)),2,clone(userspace(pid=0,userdata(0a0b0c0d0e0f0001),actions),set(ipv4(ttl=5)),3)"},
 }
 
 func ser(ls ...gopacket.SerializableLayer) []byte {
@@ -92,7 +95,7 @@ func setPackets() [][]byte {
 		out = append(out, sctp("10.1.3.2", n))
 	}
 	out = append(out, testpkt.ARPRequest(testpkt.Frame{IPDst: "10.1.3.3"}))
-	for _, dst := range []string{"10.1.4.1", "10.1.4.2", "10.1.4.3", "10.1.4.4", "10.1.4.5", "10.1.4.6", "10.1.4.7"} {
+	for _, dst := range []string{"10.1.4.1", "10.1.4.2", "10.1.4.3", "10.1.4.4", "10.1.4.5", "10.1.4.6", "10.1.4.7", "10.1.4.8"} {
 		out = append(out, testpkt.UDP(testpkt.Frame{IPDst: dst, SrcPort: 1, DstPort: 2, Payload: make([]byte, 30)}))
 	}
 
