@@ -75,8 +75,8 @@ const (
 	// DropPopHeader: the VXLAN, Geneve or GRE header is not valid (flags,
 	// reserved bits, version, protocol), or a VXLAN-GPE OAM packet.
 	DropPopHeader
-	// DropPopUnsupported: the payload is not Ethernet (GRE or VXLAN-GPE
-	// carrying a layer 3 packet): the datapath handles Ethernet only.
+	// DropPopUnsupported: the payload is NSH (VXLAN-GPE), which the
+	// flow key does not have.
 	DropPopUnsupported
 
 	// NumTunnelDrops is one more than the largest reason, for tables
@@ -89,7 +89,7 @@ var tunnelDropNames = [...]string{
 	DropPopTruncated: "truncated", DropPopNotIP: "not IP", DropPopIPChecksum: "bad IPv4 checksum",
 	DropPopIPLength: "bad IPv4 length", DropPopIPOptions: "IPv4 options", DropPopIPVersion: "bad IP version",
 	DropPopL4Checksum: "bad UDP or GRE checksum", DropPopHeader: "bad tunnel header",
-	DropPopUnsupported: "not Ethernet",
+	DropPopUnsupported: "NSH payload",
 }
 
 // String names the reason.
@@ -221,7 +221,10 @@ func pseudoHeader(ip []byte, v6 bool) uint32 {
 // netdev_gre_pop_header do, and writes what they carried into k's tunnel
 // fields (which it clears first; nothing else of k changes). lay is the
 // frame's layout from flow.ExtractLayout. On success the packet starts
-// with the inner Ethernet frame and PopTunnel returns 0; otherwise it
+// with the inner packet, k.PacketType says what it is (Ethernet; or, as
+// OVS, (1, protocol) for GRE with another protocol than transparent
+// Ethernet bridging, IPv4 or IPv6 for VXLAN-GPE with those payloads) and
+// PopTunnel returns 0; otherwise it
 // returns why the packet must be dropped, having changed neither the
 // packet nor k's fields other than the tunnel ones.
 //
@@ -309,18 +312,19 @@ func PopTunnel(pkt *dpio.Packet, typ uint32, k *flow.Key, lay *flow.Layout) Tunn
 	th := b[l4:]
 
 	var r TunnelDrop
+	pt := uint32(flow.PacketTypeEthernet)
 	switch typ {
 	case TunnelVXLAN, TunnelGeneve:
 		r = popUDP(b, l3, th, ipv6Hdr, k)
 		if r == 0 {
 			if typ == TunnelVXLAN {
-				hlen, r = popVXLAN(th[8:], hlen, k)
+				hlen, pt, r = popVXLAN(th[8:], hlen, k)
 			} else {
 				hlen, r = popGeneve(th[8:], hlen, len(b), k)
 			}
 		}
 	case TunnelGRE:
-		hlen, r = popGRE(b, th, hlen, k)
+		hlen, pt, r = popGRE(b, th, hlen, k)
 	default:
 		r = DropPopHeader
 	}
@@ -333,6 +337,7 @@ func PopTunnel(pkt *dpio.Packet, typ uint32, k *flow.Key, lay *flow.Layout) Tunn
 		return DropPopTruncated
 	}
 	pkt.Pull(hlen)
+	k.PacketType = pt
 	return 0
 }
 
@@ -358,31 +363,37 @@ func popUDP(b []byte, l3 int, udp []byte, ipv6Hdr bool, k *flow.Key) TunnelDrop 
 }
 
 // popVXLAN reads a VXLAN header (v, which has at least 8 bytes), as
-// OVS 3.1's netdev_vxlan_pop_header.
-func popVXLAN(v []byte, hlen int, k *flow.Key) (int, TunnelDrop) {
+// OVS 3.1's netdev_vxlan_pop_header, and returns the header length and
+// the payload's packet type: Ethernet, or IPv4 or IPv6 for VXLAN-GPE.
+func popVXLAN(v []byte, hlen int, k *flow.Key) (int, uint32, TunnelDrop) {
 	flags := be.Uint32(v[0:])
+	pt := uint32(flow.PacketTypeEthernet)
 	if flags&vxlanGPE != 0 {
 		flags &^= vxlanGPEUsed
 		if v[0]&vxlanGPEOAM != 0 {
-			return 0, DropPopHeader
+			return 0, 0, DropPopHeader
 		}
 		switch v[3] {
 		case vxlanGPEEth:
-		case 1, 2, 4: // IPv4, IPv6, NSH
+		case 1:
+			pt = flow.PacketTypeIPv4
+		case 2:
+			pt = flow.PacketTypeIPv6
+		case 4: // NSH, which the key does not have
 			if flags != vxlanFlags || v[7] != 0 {
-				return 0, DropPopHeader
+				return 0, 0, DropPopHeader
 			}
-			return 0, DropPopUnsupported
+			return 0, 0, DropPopUnsupported
 		default:
-			return 0, DropPopHeader
+			return 0, 0, DropPopHeader
 		}
 	}
 	if flags != vxlanFlags || v[7] != 0 {
-		return 0, DropPopHeader
+		return 0, 0, DropPopHeader
 	}
 	k.TunID = uint64(be.Uint32(v[4:]) >> 8)
 	k.TunFlags |= flow.TunFlagKey
-	return hlen + 16, 0
+	return hlen + 16, pt, 0
 }
 
 // popGeneve reads a Geneve header (g, which has at least 8 bytes), as
@@ -410,24 +421,26 @@ func popGeneve(g []byte, hlen, size int, k *flow.Key) (int, TunnelDrop) {
 	return hlen, 0
 }
 
-// popGRE reads a GRE header, as OVS 3.1's parse_gre_header.
-func popGRE(b, g []byte, hlen int, k *flow.Key) (int, TunnelDrop) {
+// popGRE reads a GRE header, as OVS 3.1's parse_gre_header, and returns
+// the header length and the payload's packet type: Ethernet for
+// transparent Ethernet bridging, (1, protocol) for any other protocol.
+func popGRE(b, g []byte, hlen int, k *flow.Key) (int, uint32, TunnelDrop) {
 	if len(g) < greBaseLen {
-		return 0, DropPopTruncated
+		return 0, 0, DropPopTruncated
 	}
 	flags := be.Uint16(g[0:])
 	if flags&^greKnownFlags != 0 {
-		return 0, DropPopHeader
+		return 0, 0, DropPopHeader
 	}
 	gl := greHeaderLen(flags)
 	hlen += gl
 	if hlen > len(b) || gl > len(g) {
-		return 0, DropPopTruncated
+		return 0, 0, DropPopTruncated
 	}
 	opt := g[greBaseLen:]
 	if flags&greCsum != 0 {
 		if fold(sum16(g)) != 0xffff {
-			return 0, DropPopL4Checksum
+			return 0, 0, DropPopL4Checksum
 		}
 		k.TunFlags = flow.TunFlagCsum
 		opt = opt[4:]
@@ -438,12 +451,12 @@ func popGRE(b, g []byte, hlen int, k *flow.Key) (int, TunnelDrop) {
 	}
 	switch p := be.Uint16(g[2:]); {
 	case p == ethTypeTEB:
+		return hlen, flow.PacketTypeEthernet, 0
 	case p >= ethTypeMinValid:
-		return 0, DropPopUnsupported
+		return hlen, flow.PacketTypeOf(p), 0
 	default:
-		return 0, DropPopHeader
+		return 0, 0, DropPopHeader
 	}
-	return hlen, 0
 }
 
 // clearTunnel clears k's tunnel fields (OVS's pkt_metadata_init_tnl).

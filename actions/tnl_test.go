@@ -381,7 +381,7 @@ func TestTunnelPopMalformed(t *testing.T) {
 		{"vxlan flags", mod(vx, func(b []byte) { b[42] = 0x88 }), 4789, actions.DropPopHeader},
 		{"vxlan reserved", mod(vx, func(b []byte) { b[49] = 1 }), 4789, actions.DropPopHeader},
 		{"vxlan gpe oam", mod(vx, func(b []byte) { b[42], b[45] = 0x0d, 3 }), 4789, actions.DropPopHeader},
-		{"vxlan gpe ipv4", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 1 }), 4789, actions.DropPopUnsupported},
+		{"vxlan gpe nsh", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 4 }), 4789, actions.DropPopUnsupported},
 		{"vxlan gpe bad proto", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 9 }), 4789, actions.DropPopHeader},
 		{"geneve version", mod(gnv, func(b []byte) { b[42] |= 0x40 }), 6081, actions.DropPopHeader},
 		{"geneve proto", mod(gnv, func(b []byte) { b[45] = 0 }), 6081, actions.DropPopHeader},
@@ -389,11 +389,6 @@ func TestTunnelPopMalformed(t *testing.T) {
 		{"gre flags", mod(gre, func(b []byte) { b[34] |= 0x40 }), 3, actions.DropPopHeader},
 		{"gre version", mod(gre, func(b []byte) { b[35] = 1 }), 3, actions.DropPopHeader},
 		{"gre checksum", mod(gre, func(b []byte) { b[len(b)-1] ^= 1 }), 3, actions.DropPopL4Checksum},
-		{"gre ipv4", mod(gre, func(b []byte) {
-			b[36], b[37] = 0x08, 0
-			be.PutUint16(b[38:], 0)
-			be.PutUint16(b[38:], inetChecksum(b[34:]))
-		}), 3, actions.DropPopUnsupported},
 		{"gre proto", mod(gre, func(b []byte) {
 			b[36], b[37] = 0, 1
 			be.PutUint16(b[38:], 0)
@@ -410,6 +405,44 @@ func TestTunnelPopMalformed(t *testing.T) {
 		}
 		if !bytes.Equal(pkt.Bytes(), tc.frame) {
 			t.Errorf("%s: the dropped packet changed", tc.name)
+		}
+	}
+	// Layer 3 payloads, as OVS: GRE with another protocol than
+	// transparent Ethernet bridging gives a packet of type (1, protocol),
+	// VXLAN-GPE with IPv4 or IPv6 a packet of that type. (The payloads
+	// here are the test's Ethernet frames: the pop does not look at them.)
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		port  uint32
+		pt    uint32
+	}{
+		{"vxlan gpe ipv4", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 1 }), 4789, flow.PacketTypeIPv4},
+		{"vxlan gpe ipv6", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 2 }), 4789, flow.PacketTypeIPv6},
+		{"vxlan gpe ethernet", mod(vx, func(b []byte) { b[42], b[45] = 0x0c, 3 }), 4789, flow.PacketTypeEthernet},
+		{"gre ipv4", mod(gre, func(b []byte) {
+			b[36], b[37] = 0x08, 0
+			be.PutUint16(b[38:], 0)
+			be.PutUint16(b[38:], inetChecksum(b[34:]))
+		}), 3, flow.PacketTypeIPv4},
+		{"gre mpls", mod(gre, func(b []byte) {
+			b[36], b[37] = 0x88, 0x47
+			be.PutUint16(b[38:], 0)
+			be.PutUint16(b[38:], inetChecksum(b[34:]))
+		}), 3, flow.PacketTypeMPLS},
+	} {
+		s := newTunSink()
+		execTun(t, s, tc.frame, "tnl_pop("+itoa(int(tc.port))+")")
+		if len(s.recirc) != 1 || len(s.drops) != 0 {
+			t.Errorf("%s: recirculated %d, drops %v", tc.name, len(s.recirc), s.drops)
+			continue
+		}
+		r := s.recirc[0]
+		if r.key.PacketType != tc.pt || r.key.InPort != tc.port || r.key.TunDst == ([4]byte{}) {
+			t.Errorf("%s: key packet type %#x, in_port %d, tunnel dst %v", tc.name, r.key.PacketType, r.key.InPort, r.key.TunDst)
+		}
+		if n := len(r.data); n == 0 || n >= len(tc.frame) || !bytes.Equal(r.data, tc.frame[len(tc.frame)-n:]) {
+			t.Errorf("%s: decapsulated %x", tc.name, r.data)
 		}
 	}
 	// Not a tunnel port: dropped when last, ignored otherwise.

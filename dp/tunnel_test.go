@@ -300,3 +300,35 @@ func TestUpcallActions(t *testing.T) {
 	}
 	check(t, got)
 }
+
+// TestTunnelLayer3 carries an IP packet without its Ethernet header
+// through GRE (protocol 0x800, as OVS's layer 3 GRE ports): pop_eth and
+// tnl_push on one side; on the other, tnl_pop gives a packet of type
+// (1, 0x800), matched as such, and push_eth makes it Ethernet again.
+func TestTunnelLayer3(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	if _, err := r.d.AddPortConfig(3, nil, PortConfig{Type: PortGRE}); err != nil {
+		t.Fatal(err)
+	}
+	const push = "tnl_push(tnl_port(3),header(size=42,type=3,eth(dst=f8:bc:12:44:34:b6,src=aa:55:aa:55:00:00,dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x800),key=0x1c8)),out_port(100))"
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", "pop_eth,"+push+",2")
+	r.put(t, "in_port(2),eth(),eth_type(0x0800),ipv4(proto=47,frag=no)", "tnl_pop(3)")
+	r.put(t, "tunnel(tun_id=0x1c8,src=1.1.2.88,dst=1.1.2.92,ttl=64,flags(-df-csum+key)),in_port(3),packet_type(ns=1,id=0x800),eth_type(0x0800),ipv4(frag=no)",
+		"push_eth(src=00:00:00:00:00:0a,dst=00:00:00:00:00:0b),1")
+
+	inner := testpkt.UDP(testpkt.Frame{IPSrc: "10.0.0.1", IPDst: "10.0.0.3", SrcPort: 1234, DstPort: 80, Payload: []byte("layer 3")})
+	r.d.Process(1, batchOf(inner))
+	enc := drain(r.far[2])
+	if len(enc) != 1 || len(enc[0]) != 42+len(inner)-14 || !bytes.Equal(enc[0][42:], inner[14:]) || enc[0][36] != 0x08 || enc[0][37] != 0 {
+		t.Fatalf("port 2 got %x", enc)
+	}
+	r.d.Process(2, batchOf(enc[0]))
+	got := drain(r.far[1])
+	want := append([]byte{0, 0, 0, 0, 0, 0x0b, 0, 0, 0, 0, 0, 0x0a, 0x08, 0}, inner[14:]...)
+	if len(got) != 1 || !bytes.Equal(got[0], want) {
+		t.Fatalf("port 1 got %x, want %x", got, want)
+	}
+	if st := r.d.Stats(); st.Hit != 3 || st.Missed != 0 || st.Drops.TunnelPop != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
