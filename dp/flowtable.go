@@ -47,10 +47,19 @@ type flowActions struct {
 	// fields (tunnel, conntrack), so the worker must clear them before
 	// reusing the key.
 	metadata bool
+	// output: the list is a single output action, to port outPort. The
+	// worker then queues the packet itself, which is what the executor
+	// would do, without running it.
+	output  bool
+	outPort uint32
 }
 
 func newFlowActions(l actions.List) *flowActions {
-	return &flowActions{list: l, metadata: writesMetadata(l)}
+	fa := &flowActions{list: l, metadata: writesMetadata(l)}
+	if len(l) == 1 && l[0].Type == actions.TypeOutput {
+		fa.output, fa.outPort = true, l[0].Port
+	}
+	return fa
 }
 
 // writesMetadata reports whether l may write key fields that extraction

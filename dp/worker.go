@@ -36,6 +36,27 @@ type Worker struct {
 	rkeys [maxRecircDepth]flow.Key
 	rlays [maxRecircDepth]flow.Layout
 	ulay  flow.Layout // the layout of a packet a userspace action upcalls
+
+	// clock is a wall clock reading, and clockUnix its Unix nanoseconds,
+	// from which now derives the time with one monotonic clock read.
+	clock     time.Time
+	clockUnix int64
+}
+
+// now returns the current Unix time in nanoseconds, for flows' last-used
+// times. time.Now reads both the wall and the monotonic clock; now reads
+// the monotonic one and adds the time elapsed since a wall clock reading
+// taken at most a second before, so a step of the wall clock shows within
+// a second.
+func (w *Worker) now() int64 {
+	if !w.clock.IsZero() {
+		if d := time.Since(w.clock); d >= 0 && d < time.Second {
+			return w.clockUnix + int64(d)
+		}
+	}
+	w.clock = time.Now()
+	w.clockUnix = w.clock.UnixNano()
+	return w.clockUnix
 }
 
 // maxRecircDepth is how many times a packet may recirculate; the next
@@ -122,13 +143,21 @@ func (d *Datapath) NewWorker() *Worker {
 // transmitted when the batch is done.
 func (w *Worker) Output(port uint32, pkt *dpio.Packet) {
 	w.nout++
+	q := &w.outs[w.queue(port)]
+	q.pkts = append(q.pkts, pkt)
+}
+
+// queue returns the index in w.outs of port's output queue, adding one if
+// there is none. Queues stay (emptied by flush) from batch to batch, so
+// indexes stay valid.
+func (w *Worker) queue(port uint32) int {
 	for i := range w.outs {
 		if w.outs[i].port == port {
-			w.outs[i].pkts = append(w.outs[i].pkts, pkt)
-			return
+			return i
 		}
 	}
-	w.outs = append(w.outs, outQueue{port: port, pkts: append(make([]*dpio.Packet, 0, dpio.DefaultBatchSize), pkt)})
+	w.outs = append(w.outs, outQueue{port: port, pkts: make([]*dpio.Packet, 0, dpio.DefaultBatchSize)})
+	return len(w.outs) - 1
 }
 
 // flush transmits every queued packet and releases the executor's copies.
@@ -194,14 +223,6 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		w.keysDirty = false
 	}
 	keys, lays := w.keys[:len(pkts)], w.lays[:len(pkts)]
-	if v := (*d.ports.Load())[inPort]; v != nil {
-		var bytes uint64
-		for _, p := range pkts {
-			bytes += uint64(p.Len())
-		}
-		v.rxPackets.Add(uint64(len(pkts)))
-		v.rxBytes.Add(bytes)
-	}
 	if cap(w.hits) < len(pkts) {
 		w.hits = make([]*Flow, len(pkts))
 	}
@@ -209,17 +230,27 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 
 	// Classify the whole batch: exact-match cache, then the megaflow
 	// classifier.
-	var nhit, missed, searched, emcHits, actDrops uint64
+	var nhit, missed, searched, emcHits, actDrops, rxBytes uint64
 	// A batch comes from one port: one classifier serves it.
 	cls := d.flows.classifier(inPort)
+	emc := w.emc
 	for i, p := range pkts {
-		flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+		b := p.Bytes()
+		rxBytes += uint64(len(b))
+		flow.ExtractPacketFields(b, inPort, &keys[i], &lays[i])
+	}
+	// Extraction writes the keys' fields a few bytes at a time; hashing a
+	// key right after would load its words while those stores are still
+	// in flight, which the CPU cannot forward to wider loads. Extracting
+	// the whole batch first lets them complete.
+	for i := range keys {
+		k := &keys[i]
 		var h uint64
-		if w.emc != nil {
-			h = w.emc.Hash(&keys[i])
+		if emc != nil {
+			h = emc.Hash(k)
 			// Keys straight from extraction carry no tunnel or
 			// conntrack state, so the cheaper packet lookup applies.
-			if f, ok := w.emc.LookupPacket(&keys[i], h); ok {
+			if f, ok := emc.LookupPacket(k, h); ok {
 				hits[i] = f
 				emcHits++
 				continue
@@ -228,23 +259,31 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		var f *Flow
 		var n int
 		if cls != nil {
-			f, n = cls.Lookup(&keys[i], w.shard)
+			f, n = cls.Lookup(k, w.shard)
 		}
 		hits[i] = f
 		if f != nil {
 			searched += uint64(n)
-			if w.emc != nil {
-				w.emc.Insert(&keys[i], h, f)
+			if emc != nil {
+				emc.Insert(k, h, f)
 			}
 		}
+	}
+	if v := (*d.ports.Load())[inPort]; v != nil {
+		v.rxPackets.Add(uint64(len(pkts)))
+		v.rxBytes.Add(rxBytes)
 	}
 
 	// Execute in packet order; update each flow's counters once per run
 	// of consecutive packets that hit it.
-	now := time.Now().UnixNano()
+	now := w.now()
 	var cur *Flow
 	var curPkts, curBytes int
 	var curFlags uint16
+	// fa are cur's actions, loaded once per run; out is the index in
+	// w.outs of the queue of its single output port, or -1.
+	var fa *flowActions
+	out := -1
 	upcalled := false
 	for i, p := range pkts {
 		f := hits[i]
@@ -261,6 +300,12 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 				cur.hit(curPkts, curBytes, curFlags, now)
 			}
 			cur, curPkts, curBytes, curFlags = f, 0, 0, 0
+			if f != nil {
+				fa, out = f.acts.Load(), -1
+				if fa.output {
+					out = w.queue(fa.outPort)
+				}
+			}
 		}
 		if f == nil {
 			missed++
@@ -271,8 +316,14 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		curPkts++
 		curBytes += p.Len()
 		curFlags |= keys[i].TCPFlags
+		if out >= 0 {
+			// What the executor would do for the single output action.
+			q := &w.outs[out]
+			q.pkts = append(q.pkts, p)
+			w.nout++
+			continue
+		}
 		before := w.nout
-		fa := f.acts.Load()
 		w.keysDirty = w.keysDirty || fa.metadata
 		w.exec.Execute(p, &keys[i], &lays[i], fa.list, w)
 		if w.nout == before {
