@@ -124,6 +124,41 @@ func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace
 	}
 }
 
+// flowRun is a run of consecutive packets of a batch that hit flow f:
+// their count, bytes and TCP flags, for f's counters, and f's actions,
+// loaded once for the run. out is the index in Worker.outs of the queue
+// of the port the actions output to when they are a single output, or -1.
+type flowRun struct {
+	f     *Flow
+	pkts  int
+	bytes int
+	flags uint16
+	fa    *flowActions
+	out   int
+}
+
+// add counts packet p, with key k, in the run.
+func (r *flowRun) add(p *dpio.Packet, k *flow.Key) {
+	r.pkts++
+	r.bytes += p.Len()
+	r.flags |= k.TCPFlags
+}
+
+// startRun ends run r, adding it to its flow's counters, and starts one
+// of flow f (nil for packets that hit no flow).
+func (w *Worker) startRun(r *flowRun, f *Flow, now int64) {
+	if r.f != nil {
+		r.f.hit(r.pkts, r.bytes, r.flags, now)
+	}
+	*r = flowRun{f: f, out: -1}
+	if f != nil {
+		r.fa = f.acts.Load()
+		if r.fa.output {
+			r.out = w.queue(r.fa.outPort)
+		}
+	}
+}
+
 type outQueue struct {
 	port uint32
 	pkts []*dpio.Packet
@@ -243,49 +278,67 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	// key right after would load its words while those stores are still
 	// in flight, which the CPU cannot forward to wider loads. Extracting
 	// the whole batch first lets them complete.
+	//
+	// Packets are executed in order, and each flow's counters updated
+	// once per run of consecutive packets that hit it (r). A packet that
+	// hits a flow whose actions are a single output is queued as soon as
+	// it is classified while every packet before it has been (done is
+	// their number); the others wait for the loop after this one, as
+	// their actions may call back into the datapath.
+	now := w.now()
+	var r flowRun
+	done := 0
 	for i := range keys {
 		k := &keys[i]
 		var h uint64
+		var f *Flow
 		if emc != nil {
 			h = emc.Hash(k)
 			// Keys straight from extraction carry no tunnel or
 			// conntrack state, so the cheaper packet lookup applies.
-			if f, ok := emc.LookupPacket(k, h); ok {
-				hits[i] = f
+			var ok bool
+			if f, ok = emc.LookupPacket(k, h); ok {
 				emcHits++
-				continue
 			}
 		}
-		var f *Flow
-		var n int
-		if cls != nil {
-			f, n = cls.Lookup(k, w.shard)
-		}
-		hits[i] = f
-		if f != nil {
+		if f == nil {
+			var n int
+			if cls != nil {
+				f, n = cls.Lookup(k, w.shard)
+			}
+			if f == nil {
+				continue
+			}
 			searched += uint64(n)
 			if emc != nil {
 				emc.Insert(k, h, f)
 			}
 		}
+		if done == i {
+			if f != r.f {
+				w.startRun(&r, f, now)
+			}
+			if r.out >= 0 {
+				p := pkts[i]
+				r.add(p, k)
+				q := &w.outs[r.out]
+				q.pkts = append(q.pkts, p)
+				w.nout++
+				nhit++
+				done++
+				continue
+			}
+		}
+		hits[i] = f
 	}
 	if v := (*d.ports.Load())[inPort]; v != nil {
 		v.rxPackets.Add(uint64(len(pkts)))
 		v.rxBytes.Add(rxBytes)
 	}
 
-	// Execute in packet order; update each flow's counters once per run
-	// of consecutive packets that hit it.
-	now := w.now()
-	var cur *Flow
-	var curPkts, curBytes int
-	var curFlags uint16
-	// fa are cur's actions, loaded once per run; out is the index in
-	// w.outs of the queue of its single output port, or -1.
-	var fa *flowActions
-	out := -1
 	upcalled := false
-	for i, p := range pkts {
+	for i := done; i < len(pkts); i++ {
+		p := pkts[i]
 		f := hits[i]
 		if f == nil && upcalled {
 			// An earlier upcall of this batch may have installed a flow
@@ -295,17 +348,8 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 				searched += uint64(n)
 			}
 		}
-		if f != cur {
-			if cur != nil {
-				cur.hit(curPkts, curBytes, curFlags, now)
-			}
-			cur, curPkts, curBytes, curFlags = f, 0, 0, 0
-			if f != nil {
-				fa, out = f.acts.Load(), -1
-				if fa.output {
-					out = w.queue(fa.outPort)
-				}
-			}
+		if f != r.f {
+			w.startRun(&r, f, now)
 		}
 		if f == nil {
 			missed++
@@ -313,26 +357,22 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 			continue
 		}
 		nhit++
-		curPkts++
-		curBytes += p.Len()
-		curFlags |= keys[i].TCPFlags
-		if out >= 0 {
+		r.add(p, &keys[i])
+		if r.out >= 0 {
 			// What the executor would do for the single output action.
-			q := &w.outs[out]
+			q := &w.outs[r.out]
 			q.pkts = append(q.pkts, p)
 			w.nout++
 			continue
 		}
 		before := w.nout
-		w.keysDirty = w.keysDirty || fa.metadata
-		w.exec.Execute(p, &keys[i], &lays[i], fa.list, w)
+		w.keysDirty = w.keysDirty || r.fa.metadata
+		w.exec.Execute(p, &keys[i], &lays[i], r.fa.list, w)
 		if w.nout == before {
 			actDrops++
 		}
 	}
-	if cur != nil {
-		cur.hit(curPkts, curBytes, curFlags, now)
-	}
+	w.startRun(&r, nil, now)
 	clear(hits)
 	if nhit > 0 {
 		d.hit.Add(nhit)

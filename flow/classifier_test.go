@@ -377,7 +377,6 @@ func TestClassifierHashWidths(t *testing.T) {
 		for i := range k.words() {
 			k.words()[i] = r.Uint64()
 		}
-		_, h, _, _, _ := candidate([]*subtable[int]{st}, 0, &k)
 		want := st.maskedHash(&k)
 		mk := k.Masked(&mask)
 		if got := st.maskedHash(&mk); got != want {
@@ -387,7 +386,7 @@ func TestClassifierHashWidths(t *testing.T) {
 		// store a rule for k so that it does.
 		v := 1
 		st.put(&mk, &v)
-		if _, h, _, _, _ = candidate([]*subtable[int]{st}, 0, &k); h != want {
+		if _, h, _, _, _ := candidate([]*subtable[int]{st}, 0, &k); h != want {
 			t.Fatalf("width %d: lookup hash %#x, stored under %#x", width, h, want)
 		}
 	}
