@@ -611,7 +611,9 @@ func candidate[T any](subs []*subtable[T], i int, k *Key) (_ int, h uint64, t *s
 		t := st.tab.Load()
 		g, _ := splitHash(h)
 		tags, tags2 := tagWords(h)
-		for {
+		// At most every group once: deletions leave overflow marks, so in
+		// a table that has seen much churn every group may carry one.
+		for n := uint64(0); n <= t.gmask; n++ {
 			g &= t.gmask
 			gr := &t.ctrl[g]
 			c, e := gr.ctrl.Load(), gr.ext.Load()

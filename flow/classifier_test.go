@@ -439,3 +439,33 @@ func TestClassifierOverflow(t *testing.T) {
 		t.Fatalf("no group overflowed: the test does not exercise overflow")
 	}
 }
+
+// TestClassifierAllOverflowed checks that a lookup that misses ends when
+// every group of a table carries an overflow mark (as churn can leave
+// them), rather than going round the table for ever.
+func TestClassifierAllOverflowed(t *testing.T) {
+	var c Classifier[int]
+	mask := Key{InPort: ^uint32(0)}
+	v := 1
+	c.Insert(&Key{InPort: 1}, &mask, &v)
+	tab := c.list()[0].tab.Load()
+	for i := range tab.ctrl {
+		tab.ctrl[i].ext.Store(tab.ctrl[i].ext.Load() | overflowed)
+	}
+	if got, _ := c.Lookup(&Key{InPort: 1}, 0); got != &v {
+		t.Fatalf("lookup of the rule: %v", got)
+	}
+	done := make(chan *int)
+	go func() {
+		got, _ := c.Lookup(&Key{InPort: 2}, 0)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		if got != nil {
+			t.Fatalf("lookup of an absent key: %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lookup of an absent key does not end")
+	}
+}
