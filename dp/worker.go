@@ -373,10 +373,14 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 		}
 	}
 	w.startRun(&r, nil, now)
-	clear(hits)
+	if done < len(pkts) {
+		clear(hits) // otherwise none was set
+	}
 	if nhit > 0 {
 		d.hit.Add(nhit)
-		d.maskHits.Add(searched)
+		if searched > 0 {
+			d.maskHits.Add(searched)
+		}
 		if emcHits > 0 {
 			d.emcHit.Add(emcHits)
 		}
