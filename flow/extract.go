@@ -139,25 +139,41 @@ func extractIPv4(b []byte, k *Key, l *Layout, off int) {
 		}
 	}
 	l.L4 = off + hl
-	extractL4(b[hl:], k)
+	// TCP and UDP, the common cases, without a call.
+	switch k.NwProto {
+	case IPProtoTCP:
+		extractTCP(b[hl:], k)
+	case IPProtoUDP:
+		extractUDP(b[hl:], k)
+	default:
+		extractL4(b[hl:], k)
+	}
+}
+
+func extractTCP(b []byte, k *Key) {
+	if len(b) >= 20 {
+		hl := int(b[12]>>4) * 4
+		if hl >= 20 && hl <= len(b) {
+			k.TpSrc = be.Uint16(b)
+			k.TpDst = be.Uint16(b[2:])
+			k.TCPFlags = be.Uint16(b[12:]) & 0x0fff
+		}
+	}
+}
+
+func extractUDP(b []byte, k *Key) {
+	if len(b) >= 8 {
+		k.TpSrc = be.Uint16(b)
+		k.TpDst = be.Uint16(b[2:])
+	}
 }
 
 func extractL4(b []byte, k *Key) {
 	switch k.NwProto {
 	case IPProtoTCP:
-		if len(b) >= 20 {
-			hl := int(b[12]>>4) * 4
-			if hl >= 20 && hl <= len(b) {
-				k.TpSrc = be.Uint16(b)
-				k.TpDst = be.Uint16(b[2:])
-				k.TCPFlags = be.Uint16(b[12:]) & 0x0fff
-			}
-		}
+		extractTCP(b, k)
 	case IPProtoUDP:
-		if len(b) >= 8 {
-			k.TpSrc = be.Uint16(b)
-			k.TpDst = be.Uint16(b[2:])
-		}
+		extractUDP(b, k)
 	case IPProtoSCTP:
 		if len(b) >= 12 {
 			k.TpSrc = be.Uint16(b)
