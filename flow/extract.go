@@ -92,7 +92,40 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 	off := cap(frame) - cap(b)
 	switch t {
 	case EthTypeIPv4:
-		extractIPv4(b, k, l, off)
+		// Written here rather than in a function of its own, which the
+		// compiler would not inline: IPv4 is the common case.
+		if len(b) < 20 {
+			return
+		}
+		hl := int(b[0]&0x0f) * 4
+		tot := int(be.Uint16(b[2:]))
+		if hl < 20 || hl > len(b) || tot > len(b) || hl > tot {
+			return
+		}
+		b = b[:tot] // drop Ethernet padding
+		l.L3, l.End = off, off+tot
+		copy(k.NwSrc[:], b[12:16])
+		copy(k.NwDst[:], b[16:20])
+		k.NwTos = b[1]
+		k.NwTTL = b[8]
+		k.NwProto = b[9]
+		if off := be.Uint16(b[6:]); off&0x3fff != 0 { // MF or offset
+			k.NwFrag = FragAny
+			if off&0x1fff != 0 {
+				k.NwFrag |= FragLater
+				return
+			}
+		}
+		l.L4 = off + hl
+		// TCP and UDP, the common cases, without a call.
+		switch k.NwProto {
+		case IPProtoTCP:
+			extractTCP(b[hl:], k)
+		case IPProtoUDP:
+			extractUDP(b[hl:], k)
+		default:
+			extractL4(b[hl:], k)
+		}
 	case EthTypeIPv6:
 		extractIPv6(b, k, l, off)
 	case EthTypeARP, EthTypeRARP:
@@ -112,41 +145,6 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 				break
 			}
 		}
-	}
-}
-
-func extractIPv4(b []byte, k *Key, l *Layout, off int) {
-	if len(b) < 20 {
-		return
-	}
-	hl := int(b[0]&0x0f) * 4
-	tot := int(be.Uint16(b[2:]))
-	if hl < 20 || hl > len(b) || tot > len(b) || hl > tot {
-		return
-	}
-	b = b[:tot] // drop Ethernet padding
-	l.L3, l.End = off, off+tot
-	copy(k.NwSrc[:], b[12:16])
-	copy(k.NwDst[:], b[16:20])
-	k.NwTos = b[1]
-	k.NwTTL = b[8]
-	k.NwProto = b[9]
-	if off := be.Uint16(b[6:]); off&0x3fff != 0 { // MF or offset
-		k.NwFrag = FragAny
-		if off&0x1fff != 0 {
-			k.NwFrag |= FragLater
-			return
-		}
-	}
-	l.L4 = off + hl
-	// TCP and UDP, the common cases, without a call.
-	switch k.NwProto {
-	case IPProtoTCP:
-		extractTCP(b[hl:], k)
-	case IPProtoUDP:
-		extractUDP(b[hl:], k)
-	default:
-		extractL4(b[hl:], k)
 	}
 }
 
