@@ -47,10 +47,19 @@ type flowActions struct {
 	// fields (tunnel, conntrack), so the worker must clear them before
 	// reusing the key.
 	metadata bool
+	// output: the list is a single output action, to port outPort. The
+	// worker then queues the packet itself, which is what the executor
+	// would do, without running it.
+	output  bool
+	outPort uint32
 }
 
 func newFlowActions(l actions.List) *flowActions {
-	return &flowActions{list: l, metadata: writesMetadata(l)}
+	fa := &flowActions{list: l, metadata: writesMetadata(l)}
+	if len(l) == 1 && l[0].Type == actions.TypeOutput {
+		fa.output, fa.outPort = true, l[0].Port
+	}
+	return fa
 }
 
 // writesMetadata reports whether l may write key fields that extraction
@@ -96,10 +105,16 @@ func (f *Flow) Stats() FlowStats {
 	return s
 }
 
+// usedResolution is how stale a flow's last-used time may get: dumps show
+// it in milliseconds, as OVS keeps it, and a flow hit again within that
+// time is spared the store (a locked instruction on amd64) batch after
+// batch.
+const usedResolution = int64(time.Millisecond)
+
 func (f *Flow) hit(packets, bytes int, tcpFlags uint16, now int64) {
 	f.packets.Add(uint64(packets))
 	f.bytes.Add(uint64(bytes))
-	if f.used.Load() != now {
+	if now-f.used.Load() >= usedResolution {
 		f.used.Store(now)
 	}
 	if tcpFlags != 0 {

@@ -333,10 +333,10 @@ func (w *Worker) Meter(id uint32, pkt *dpio.Packet) bool {
 	if m == nil {
 		return true
 	}
-	if !w.nowSet {
-		w.now, w.nowSet = d.now(), true
+	if !w.meterNowSet {
+		w.meterNow, w.meterNowSet = d.now(), true
 	}
-	if m.pass(w.now, pkt.Len()) {
+	if m.pass(w.meterNow, pkt.Len()) {
 		return true
 	}
 	d.drops.meter.Add(1)

@@ -42,11 +42,32 @@ type Worker struct {
 	// decapsulated, through any recirculations; nil when unknown.
 	rssKey *flow.Key
 
-	// now is the datapath clock's reading for the batch, taken when a
-	// meter first needs it (nowSet); flush, at the end of each batch,
-	// clears nowSet.
-	now    int64
-	nowSet bool
+	// meterNow is the datapath clock's reading for the batch, taken
+	// when a meter first needs it (meterNowSet); flush, at the end of
+	// each batch, clears meterNowSet.
+	meterNow    int64
+	meterNowSet bool
+
+	// clock is a wall clock reading, and clockUnix its Unix nanoseconds,
+	// from which now derives the time with one monotonic clock read.
+	clock     time.Time
+	clockUnix int64
+}
+
+// now returns the current Unix time in nanoseconds, for flows' last-used
+// times. time.Now reads both the wall and the monotonic clock; now reads
+// the monotonic one and adds the time elapsed since a wall clock reading
+// taken at most a second before, so a step of the wall clock shows within
+// a second.
+func (w *Worker) now() int64 {
+	if !w.clock.IsZero() {
+		if d := time.Since(w.clock); d >= 0 && d < time.Second {
+			return w.clockUnix + int64(d)
+		}
+	}
+	w.clock = time.Now()
+	w.clockUnix = w.clock.UnixNano()
+	return w.clockUnix
 }
 
 // maxRecircDepth is how many times a packet may recirculate; the next
@@ -174,6 +195,41 @@ func (w *Worker) TunnelDrop(r actions.TunnelDrop) {
 	}
 }
 
+// flowRun is a run of consecutive packets of a batch that hit flow f:
+// their count, bytes and TCP flags, for f's counters, and f's actions,
+// loaded once for the run. out is the index in Worker.outs of the queue
+// of the port the actions output to when they are a single output, or -1.
+type flowRun struct {
+	f     *Flow
+	pkts  int
+	bytes int
+	flags uint16
+	fa    *flowActions
+	out   int
+}
+
+// add counts packet p, with key k, in the run.
+func (r *flowRun) add(p *dpio.Packet, k *flow.Key) {
+	r.pkts++
+	r.bytes += p.Len()
+	r.flags |= k.TCPFlags
+}
+
+// startRun ends run r, adding it to its flow's counters, and starts one
+// of flow f (nil for packets that hit no flow).
+func (w *Worker) startRun(r *flowRun, f *Flow, now int64) {
+	if r.f != nil {
+		r.f.hit(r.pkts, r.bytes, r.flags, now)
+	}
+	*r = flowRun{f: f, out: -1}
+	if f != nil {
+		r.fa = f.acts.Load()
+		if r.fa.output {
+			r.out = w.queue(r.fa.outPort)
+		}
+	}
+}
+
 type outQueue struct {
 	port uint32
 	pkts []*dpio.Packet
@@ -193,13 +249,21 @@ func (d *Datapath) NewWorker() *Worker {
 // transmitted when the batch is done.
 func (w *Worker) Output(port uint32, pkt *dpio.Packet) {
 	w.nout++
+	q := &w.outs[w.queue(port)]
+	q.pkts = append(q.pkts, pkt)
+}
+
+// queue returns the index in w.outs of port's output queue, adding one if
+// there is none. Queues stay (emptied by flush) from batch to batch, so
+// indexes stay valid.
+func (w *Worker) queue(port uint32) int {
 	for i := range w.outs {
 		if w.outs[i].port == port {
-			w.outs[i].pkts = append(w.outs[i].pkts, pkt)
-			return
+			return i
 		}
 	}
-	w.outs = append(w.outs, outQueue{port: port, pkts: append(make([]*dpio.Packet, 0, dpio.DefaultBatchSize), pkt)})
+	w.outs = append(w.outs, outQueue{port: port, pkts: make([]*dpio.Packet, 0, dpio.DefaultBatchSize)})
+	return len(w.outs) - 1
 }
 
 // flush transmits every queued packet and releases the executor's copies.
@@ -246,7 +310,7 @@ func (w *Worker) flush() {
 		q.pkts = q.pkts[:0]
 	}
 	w.exec.Reset()
-	w.nowSet = false // the next batch reads the clock again
+	w.meterNowSet = false // the next batch reads the clock again
 }
 
 // Process pushes a batch received on port inPort through the pipeline:
@@ -269,12 +333,6 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 	l3 := false
 	if v := (*d.ports.Load())[inPort]; v != nil {
 		l3 = v.l3
-		var bytes uint64
-		for _, p := range pkts {
-			bytes += uint64(p.Len())
-		}
-		v.rxPackets.Add(uint64(len(pkts)))
-		v.rxBytes.Add(bytes)
 	}
 	if cap(w.hits) < len(pkts) {
 		w.hits = make([]*Flow, len(pkts))
@@ -283,49 +341,84 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 
 	// Classify the whole batch: exact-match cache, then the megaflow
 	// classifier.
-	var nhit, missed, searched, emcHits, actDrops uint64
+	var nhit, missed, searched, emcHits, actDrops, rxBytes uint64
 	// A batch comes from one port: one classifier serves it.
 	cls := d.flows.classifier(inPort)
+	emc := w.emc
 	for i, p := range pkts {
+		b := p.Bytes()
+		rxBytes += uint64(len(b))
 		if l3 {
-			b := p.Bytes()
 			flow.ExtractPacketFieldsType(b, inPort, l3PacketType(b), &keys[i], &lays[i])
 		} else {
-			flow.ExtractPacketFields(p.Bytes(), inPort, &keys[i], &lays[i])
+			flow.ExtractPacketFields(b, inPort, &keys[i], &lays[i])
 		}
+	}
+	// Extraction writes the keys' fields a few bytes at a time; hashing a
+	// key right after would load its words while those stores are still
+	// in flight, which the CPU cannot forward to wider loads. Extracting
+	// the whole batch first lets them complete.
+	//
+	// Packets are executed in order, and each flow's counters updated
+	// once per run of consecutive packets that hit it (r). A packet that
+	// hits a flow whose actions are a single output is queued as soon as
+	// it is classified while every packet before it has been (done is
+	// their number); the others wait for the loop after this one, as
+	// their actions may call back into the datapath.
+	now := w.now()
+	var r flowRun
+	done := 0
+	for i := range keys {
+		k := &keys[i]
 		var h uint64
-		if w.emc != nil {
-			h = w.emc.Hash(&keys[i])
+		var f *Flow
+		if emc != nil {
+			h = emc.Hash(k)
 			// Keys straight from extraction carry no tunnel or
 			// conntrack state, so the cheaper packet lookup applies.
-			if f, ok := w.emc.LookupPacket(&keys[i], h); ok {
-				hits[i] = f
+			var ok bool
+			if f, ok = emc.LookupPacket(k, h); ok {
 				emcHits++
+			}
+		}
+		if f == nil {
+			var n int
+			if cls != nil {
+				f, n = cls.Lookup(k, w.shard)
+			}
+			if f == nil {
+				continue
+			}
+			searched += uint64(n)
+			if emc != nil {
+				emc.Insert(k, h, f)
+			}
+		}
+		if done == i {
+			if f != r.f {
+				w.startRun(&r, f, now)
+			}
+			if r.out >= 0 {
+				p := pkts[i]
+				r.add(p, k)
+				q := &w.outs[r.out]
+				q.pkts = append(q.pkts, p)
+				w.nout++
+				nhit++
+				done++
 				continue
 			}
 		}
-		var f *Flow
-		var n int
-		if cls != nil {
-			f, n = cls.Lookup(&keys[i], w.shard)
-		}
 		hits[i] = f
-		if f != nil {
-			searched += uint64(n)
-			if w.emc != nil {
-				w.emc.Insert(&keys[i], h, f)
-			}
-		}
+	}
+	if v := (*d.ports.Load())[inPort]; v != nil {
+		v.rxPackets.Add(uint64(len(pkts)))
+		v.rxBytes.Add(rxBytes)
 	}
 
-	// Execute in packet order; update each flow's counters once per run
-	// of consecutive packets that hit it.
-	now := time.Now().UnixNano()
-	var cur *Flow
-	var curPkts, curBytes int
-	var curFlags uint16
 	upcalled := false
-	for i, p := range pkts {
+	for i := done; i < len(pkts); i++ {
+		p := pkts[i]
 		f := hits[i]
 		if f == nil && upcalled {
 			// An earlier upcall of this batch may have installed a flow
@@ -335,11 +428,8 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 				searched += uint64(n)
 			}
 		}
-		if f != cur {
-			if cur != nil {
-				cur.hit(curPkts, curBytes, curFlags, now)
-			}
-			cur, curPkts, curBytes, curFlags = f, 0, 0, 0
+		if f != r.f {
+			w.startRun(&r, f, now)
 		}
 		w.rssKey = &keys[i]
 		if f == nil {
@@ -348,25 +438,31 @@ func (w *Worker) Process(inPort uint32, pkts []*dpio.Packet) {
 			continue
 		}
 		nhit++
-		curPkts++
-		curBytes += p.Len()
-		curFlags |= keys[i].TCPFlags
+		r.add(p, &keys[i])
+		if r.out >= 0 {
+			// What the executor would do for the single output action.
+			q := &w.outs[r.out]
+			q.pkts = append(q.pkts, p)
+			w.nout++
+			continue
+		}
 		before := w.nout
-		fa := f.acts.Load()
-		w.keysDirty = w.keysDirty || fa.metadata
-		w.exec.Execute(p, &keys[i], &lays[i], fa.list, w)
+		w.keysDirty = w.keysDirty || r.fa.metadata
+		w.exec.Execute(p, &keys[i], &lays[i], r.fa.list, w)
 		if w.nout == before {
 			actDrops++
 		}
 	}
 	w.rssKey = nil
-	if cur != nil {
-		cur.hit(curPkts, curBytes, curFlags, now)
+	w.startRun(&r, nil, now)
+	if done < len(pkts) {
+		clear(hits) // otherwise none was set
 	}
-	clear(hits)
 	if nhit > 0 {
 		d.hit.Add(nhit)
-		d.maskHits.Add(searched)
+		if searched > 0 {
+			d.maskHits.Add(searched)
+		}
 		if emcHits > 0 {
 			d.emcHit.Add(emcHits)
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Classifier is a megaflow classifier: a tuple-space search over rules,
@@ -40,21 +41,28 @@ type Classifier[T any] struct {
 
 // subtable holds the rules of one mask.
 type subtable[T any] struct {
+	// tab and mh are all that a lookup that misses the subtable reads of
+	// it.
+	tab atomic.Pointer[slots[T]]
+	mh  maskHash
+	// ws lists the mask's non-zero 64-bit words in key order; only they
+	// take part in hashing and comparison.
+	ws   []maskWord
 	mask Key
-	// words lists the indices of the mask's non-zero 64-bit words, and
-	// mw those words of the mask; only they take part in hashing and
-	// comparison.
-	words []uint8
-	mw    []uint64
-	tab   atomic.Pointer[slots[T]]
-	n     int // live entries; writers only
-	used  int // live entries plus tombstones; writers only
+	n    int // live entries; writers only
+	used int // live entries plus tombstones; writers only
 
 	hits [hitShards]paddedCounter
 	rank uint64 // hits at the last Rank; writers only
 }
 
 const hitShards = 8
+
+// maskWord is one non-zero word of a subtable's mask and its index in
+// the key.
+type maskWord struct {
+	i, m uint64
+}
 
 type paddedCounter struct {
 	n atomic.Uint64
@@ -77,16 +85,40 @@ type slot[T any] struct {
 // slots come in groups of eight whose one-byte control words sit together
 // in one 64-bit word, so a probe compares eight slots with a few
 // arithmetic operations on one word and touches a slot only when its
-// 7-bit hash tag matches. A control byte is ctrlEmpty (never used: a probe
-// that meets one stops), ctrlDeleted (a tombstone) or the tag of a live
-// slot. Groups are probed in turn from the one the hash selects.
+// hash tag matches. A control byte is ctrlEmpty (never used), ctrlDeleted
+// (a tombstone) or a live slot's 7-bit tag; next to it, in the same cache
+// line, a second word holds 7 more bits of each live slot's hash, so that
+// a probe touches a slot that does not hold the key once in about 3,000
+// rather than once in 25 (with five live slots in the group).
+//
+// Groups are probed in turn from the one the hash selects, and a probe
+// stops after a group that has not overflowed: an insert that finds a
+// group full marks it so (the mark stays until the table is rebuilt), so
+// a key is always in its first group or past a run of marked ones. A
+// lookup that misses a subtable thus usually reads one group, as with
+// the "overflow counts" of Folly's F14 tables, where stopping at a group
+// with an empty slot would go on to the next one whenever the first was
+// full.
 type slots[T any] struct {
 	gmask uint64 // number of groups - 1
-	ctrl  []atomic.Uint64
+	ctrl  []group
 	s     []slot[T]
 	extra int             // masked key words per slot beyond inlineWords
 	more  []atomic.Uint64 // those words, extra per slot
 }
+
+// group holds the control bytes of eight slots and, per slot, 7 more bits
+// of the hash (tag2). Bit 63 of ext (a bit no tag2 uses) marks a group
+// that has overflowed.
+type group struct {
+	ctrl atomic.Uint64
+	ext  atomic.Uint64
+}
+
+const (
+	overflowed = 1 << 63
+	lows7      = 0x7f7f7f7f7f7f7f7f
+)
 
 const (
 	ctrlEmpty   = 0x80
@@ -96,15 +128,15 @@ const (
 	msbs        = 0x8080808080808080
 )
 
-// matchTag returns a word with the high bit set in each byte of ctrl equal
-// to tag (and, rarely, in a byte above a match: callers verify).
-func matchTag(ctrl uint64, tag uint8) uint64 {
-	x := ctrl ^ (lsbs * uint64(tag))
-	return (x - lsbs) &^ x & msbs
+// matchHash returns a word with the high bit set in each byte whose slot
+// has the tags of the hash whose tag and tag2 are replicated in each byte
+// of tags and tags2, given the group's control and extension words (and,
+// rarely, in a byte above a match: callers verify). A byte of x | y is
+// zero when both tags match; ext's bit 63 is masked off with the others.
+func matchHash(ctrl, ext, tags, tags2 uint64) uint64 {
+	z := ctrl ^ tags | (ext^tags2)&lows7
+	return (z - lsbs) &^ z & msbs
 }
-
-// matchEmpty returns a word with the high bit set in each empty byte.
-func matchEmpty(ctrl uint64) uint64 { return ctrl & (^ctrl << 6) & msbs }
 
 // matchFree returns a word with the high bit set in each empty or deleted
 // byte.
@@ -112,31 +144,83 @@ func matchFree(ctrl uint64) uint64 { return ctrl & msbs }
 
 func splitHash(h uint64) (group uint64, tag uint8) { return h >> 7, uint8(h & 0x7f) }
 
-// maskedHash hashes k masked with the subtable's mask without building
-// the masked key. It is hashWords over the mask's words: pairs of words go
-// through independent multiplications, so the cost is a few cycles per
-// pair rather than a chain of dependent steps per word.
-func (st *subtable[T]) maskedHash(k *Key) uint64 {
-	w := k.words()
-	idx, mw := st.words, st.mw
-	h := uint64(len(idx))
-	j := 0
-	for ; j+2 <= len(idx) && j+1 < len(mw); j += 2 {
-		h += mum(w[idx[j]]&mw[j]^hashK[j&7], w[idx[j+1]]&mw[j+1]^hashK[(j+1)&7])
-	}
-	if j < len(idx) && j < len(mw) {
-		h += mum(w[idx[j]]&mw[j]^hashK[j&7], hashK[7])
-	}
-	return mum(h^hashK[1], hashK[2])
+// tag2 returns the extension tag of hash h, from bits the group index does
+// not use.
+func tag2(h uint64) uint8 { return uint8(h >> 57) }
+
+// tagWords returns h's tag and tag2 replicated in each byte of a word.
+func tagWords(h uint64) (tags, tags2 uint64) {
+	return lsbs * (h & 0x7f), lsbs * (h >> 57)
 }
+
+// maskHash is what hashing a key under a subtable's mask needs: the mask's
+// first hashFirst words (padded with zero words, which add the same to
+// every key's hash) and the rest. Words are taken in pairs, each pair
+// through one multiplication independent of the others, and the first
+// three pairs with straight-line code: most megaflow masks have no more
+// than six words. A lookup computes this hash once per subtable it
+// searches, so every instruction counts.
+type maskHash struct {
+	n     int // mask words
+	first [hashFirst]hashWord
+	rest  []hashWord
+}
+
+// hashWord is a mask word and the byte offset in a Key of the word it
+// masks (an offset rather than an index so that reading the key word
+// needs no bounds check: offsets are made only by newSubtable, from
+// indexes of the mask's own words).
+type hashWord struct {
+	off, m uint64
+}
+
+const hashFirst = 6
+
+// keyWord returns the word of k at byte offset off, a multiple of 8 less
+// than the size of a Key.
+func keyWord(k *Key, off uint64) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(k), off))
+}
+
+// hash hashes key k masked with the mask without building the masked key.
+// candidate has a copy of it written out.
+func (p *maskHash) hash(k *Key) uint64 {
+	f := &p.first
+	h := mum(keyWord(k, f[0].off)&f[0].m^hashK0, keyWord(k, f[1].off)&f[1].m^hashK1)
+	if p.n > 2 {
+		h += mum(keyWord(k, f[2].off)&f[2].m^hashK2, keyWord(k, f[3].off)&f[3].m^hashK3)
+		if p.n > 4 {
+			h += mum(keyWord(k, f[4].off)&f[4].m^hashK4, keyWord(k, f[5].off)&f[5].m^hashK5)
+			for r := p.rest; len(r) > 0; r = r[2:] {
+				// rest has an even length (padded like first).
+				h += mum(keyWord(k, r[0].off)&r[0].m^hashK6, keyWord(k, r[1].off)&r[1].m^hashK7)
+			}
+		}
+	}
+	return mum(h^hashK1, hashK2)
+}
+
+// maskedHash hashes k masked with the subtable's mask.
+func (st *subtable[T]) maskedHash(k *Key) uint64 { return st.mh.hash(k) }
 
 func newSubtable[T any](mask *Key) *subtable[T] {
 	st := &subtable[T]{mask: *mask}
 	for i, w := range mask.words() {
 		if w != 0 {
-			st.words = append(st.words, uint8(i))
-			st.mw = append(st.mw, w)
+			st.ws = append(st.ws, maskWord{i: uint64(i), m: w})
 		}
+	}
+	st.mh.n = len(st.ws)
+	for j, mw := range st.ws {
+		hw := hashWord{off: mw.i * 8, m: mw.m}
+		if j < hashFirst {
+			st.mh.first[j] = hw
+		} else {
+			st.mh.rest = append(st.mh.rest, hw)
+		}
+	}
+	if len(st.mh.rest)%2 == 1 {
+		st.mh.rest = append(st.mh.rest, hashWord{})
 	}
 	st.tab.Store(st.newSlots(16))
 	return st
@@ -146,26 +230,33 @@ func newSubtable[T any](mask *Key) *subtable[T] {
 // groupSize).
 func (st *subtable[T]) newSlots(n int) *slots[T] {
 	g := n / groupSize
-	t := &slots[T]{gmask: uint64(g - 1), ctrl: make([]atomic.Uint64, g), s: make([]slot[T], n)}
-	if len(st.words) > inlineWords {
-		t.extra = len(st.words) - inlineWords
+	t := &slots[T]{gmask: uint64(g - 1), ctrl: make([]group, g), s: make([]slot[T], n)}
+	if len(st.ws) > inlineWords {
+		t.extra = len(st.ws) - inlineWords
 		t.more = make([]atomic.Uint64, n*t.extra)
 	}
 	for i := range t.ctrl {
-		t.ctrl[i].Store(lsbs * ctrlEmpty)
+		t.ctrl[i].ctrl.Store(lsbs * ctrlEmpty)
 	}
 	return t
 }
 
 // setCtrl sets the control byte of slot i; writers only.
 func (t *slots[T]) setCtrl(i uint64, c uint8) {
-	w := &t.ctrl[i/groupSize]
+	w := &t.ctrl[i/groupSize].ctrl
 	shift := (i % groupSize) * 8
 	w.Store(w.Load()&^(0xff<<shift) | uint64(c)<<shift)
 }
 
+// setTag2 sets the extension tag of slot i; writers only.
+func (t *slots[T]) setTag2(i uint64, c uint8) {
+	w := &t.ctrl[i/groupSize].ext
+	shift := (i % groupSize) * 8
+	w.Store(w.Load()&^(0x7f<<shift) | uint64(c)<<shift)
+}
+
 func (t *slots[T]) ctrlAt(i uint64) uint8 {
-	return uint8(t.ctrl[i/groupSize].Load() >> ((i % groupSize) * 8))
+	return uint8(t.ctrl[i/groupSize].ctrl.Load() >> ((i % groupSize) * 8))
 }
 
 // matchSlot reports whether slot i holds the rule that packet key k
@@ -181,18 +272,17 @@ func (st *subtable[T]) matchSlot(t *slots[T], i uint64, k *Key, h uint64) (v *T,
 		return nil, s.ver.Load() != ver
 	}
 	w := k.words()
-	idx, mw := st.words, st.mw
-	n := min(len(idx), len(mw))
+	ws := st.ws
 	j := 0
-	for ; j < n && j < inlineWords; j++ {
-		if s.w[j].Load() != w[idx[j]]&mw[j] {
+	for ; j < len(ws) && j < inlineWords; j++ {
+		if s.w[j].Load() != w[ws[j].i]&ws[j].m {
 			return nil, s.ver.Load() != ver
 		}
 	}
-	if j < n {
+	if j < len(ws) {
 		more := t.more[int(i)*t.extra:][:t.extra]
-		for ; j < n && j-inlineWords < len(more); j++ {
-			if more[j-inlineWords].Load() != w[idx[j]]&mw[j] {
+		for ; j < len(ws) && j-inlineWords < len(more); j++ {
+			if more[j-inlineWords].Load() != w[ws[j].i]&ws[j].m {
 				return nil, s.ver.Load() != ver
 			}
 		}
@@ -205,15 +295,19 @@ func (st *subtable[T]) matchSlot(t *slots[T], i uint64, k *Key, h uint64) (v *T,
 }
 
 // lookup probes the subtable for packet key k.
-func (st *subtable[T]) lookup(k *Key) *T {
-	h := st.maskedHash(k)
+func (st *subtable[T]) lookup(k *Key) *T { return st.lookupHash(k, st.maskedHash(k)) }
+
+// lookupHash probes the subtable for packet key k, whose masked hash is h.
+func (st *subtable[T]) lookupHash(k *Key, h uint64) *T {
+	tags, tags2 := tagWords(h)
 again:
-	g, tag := splitHash(h)
+	g, _ := splitHash(h)
 	t := st.tab.Load()
 	for n := uint64(0); n <= t.gmask; n++ {
 		g &= t.gmask
-		c := t.ctrl[g].Load()
-		for m := matchTag(c, tag); m != 0; m &= m - 1 {
+		gr := &t.ctrl[g]
+		c, e := gr.ctrl.Load(), gr.ext.Load()
+		for m := matchHash(c, e, tags, tags2); m != 0; m &= m - 1 {
 			v, retry := st.matchSlot(t, g*groupSize+uint64(bits.TrailingZeros64(m)/8), k, h)
 			if retry {
 				goto again
@@ -222,7 +316,7 @@ again:
 				return v
 			}
 		}
-		if matchEmpty(c) != 0 {
+		if e&overflowed == 0 {
 			return nil
 		}
 		g++
@@ -237,8 +331,8 @@ func (st *subtable[T]) slotEqual(t *slots[T], i uint64, mk *Key, h uint64) bool 
 		return false
 	}
 	w := mk.words()
-	for j, wi := range st.words {
-		if t.word(i, j) != w[wi] {
+	for j, mw := range st.ws {
+		if t.word(i, j) != w[mw.i] {
 			return false
 		}
 	}
@@ -256,17 +350,18 @@ func (t *slots[T]) word(i uint64, j int) uint64 {
 // find returns the slot index of the rule with masked key mk, or -1. The
 // caller holds the classifier's mutex.
 func (st *subtable[T]) find(t *slots[T], mk *Key, h uint64) int {
-	g, tag := splitHash(h)
+	tags, tags2 := tagWords(h)
+	g, _ := splitHash(h)
 	for n := uint64(0); n <= t.gmask; n++ {
 		g &= t.gmask
-		c := t.ctrl[g].Load()
-		for m := matchTag(c, tag); m != 0; m &= m - 1 {
+		c, e := t.ctrl[g].ctrl.Load(), t.ctrl[g].ext.Load()
+		for m := matchHash(c, e, tags, tags2); m != 0; m &= m - 1 {
 			i := g*groupSize + uint64(bits.TrailingZeros64(m)/8)
 			if st.slotEqual(t, i, mk, h) {
 				return int(i)
 			}
 		}
-		if matchEmpty(c) != 0 {
+		if e&overflowed == 0 {
 			return -1
 		}
 		g++
@@ -291,17 +386,21 @@ func (t *slots[T]) store(i uint64, h uint64, words func(j int) uint64, n int, v 
 	s.val.Store(v)
 	s.ver.Store(ver + 2)
 	_, tag := splitHash(h)
+	t.setTag2(i, tag2(h))
 	t.setCtrl(i, tag)
 }
 
-// freeSlot returns the first empty or deleted slot on h's probe sequence.
+// freeSlot returns the first empty or deleted slot on h's probe sequence,
+// marking the full groups before it as overflowed.
 func (t *slots[T]) freeSlot(h uint64) uint64 {
 	g, _ := splitHash(h)
 	for {
 		g &= t.gmask
-		if m := matchFree(t.ctrl[g].Load()); m != 0 {
+		gr := &t.ctrl[g]
+		if m := matchFree(gr.ctrl.Load()); m != 0 {
 			return g*groupSize + uint64(bits.TrailingZeros64(m)/8)
 		}
+		gr.ext.Store(gr.ext.Load() | overflowed)
 		g++
 	}
 }
@@ -325,7 +424,7 @@ func (st *subtable[T]) put(mk *Key, v *T) (old *T, replaced bool) {
 		st.used++
 	}
 	w := mk.words()
-	t.store(i, h, func(j int) uint64 { return w[st.words[j]] }, len(st.words), v)
+	t.store(i, h, func(j int) uint64 { return w[st.ws[j].i] }, len(st.ws), v)
 	st.n++
 	return nil, false
 }
@@ -345,7 +444,7 @@ func (st *subtable[T]) rehash(n int) *slots[T] {
 		}
 		s := &old.s[i]
 		h := s.hash.Load()
-		t.store(t.freeSlot(h), h, func(j int) uint64 { return old.word(uint64(i), j) }, len(st.words), s.val.Load())
+		t.store(t.freeSlot(h), h, func(j int) uint64 { return old.word(uint64(i), j) }, len(st.ws), s.val.Load())
 	}
 	st.used = st.n
 	st.tab.Store(t)
@@ -472,13 +571,81 @@ func (c *Classifier[T]) subtable(mask *Key) *subtable[T] {
 // cache lines.
 func (c *Classifier[T]) Lookup(k *Key, shard int) (v *T, searched int) {
 	subs := c.list()
-	for i, st := range subs {
-		if v := st.lookup(k); v != nil {
+	for i := 0; ; i++ {
+		i, h, t, g, m := candidate(subs, i, k)
+		if i >= len(subs) {
+			return nil, len(subs)
+		}
+		st := subs[i]
+		if v := st.lookupAt(t, g, m, k, h); v != nil {
 			st.hits[shard&(hitShards-1)].n.Add(1)
 			return v, i + 1
 		}
 	}
-	return nil, len(subs)
+}
+
+// candidate returns the index of the first subtable from subs[i:] that may
+// hold key k, k's masked hash there, and the table, group and matchHash
+// result that say it may; i is len(subs) if none may. Most
+// subtables a lookup searches do not hold the key, and the first group the
+// hash selects tells so when no tags there match and the group has not
+// overflowed (or the groups after it, if it has). This loop settles those
+// without a call (the hash is
+// maskHash.hash written out), so that it keeps everything in registers.
+func candidate[T any](subs []*subtable[T], i int, k *Key) (_ int, h uint64, t *slots[T], g, m uint64) {
+	for ; i < len(subs); i++ {
+		st := subs[i]
+		p := &st.mh
+		f := &p.first
+		h := mum(keyWord(k, f[0].off)&f[0].m^hashK0, keyWord(k, f[1].off)&f[1].m^hashK1)
+		if p.n > 2 {
+			h += mum(keyWord(k, f[2].off)&f[2].m^hashK2, keyWord(k, f[3].off)&f[3].m^hashK3)
+			if p.n > 4 {
+				h += mum(keyWord(k, f[4].off)&f[4].m^hashK4, keyWord(k, f[5].off)&f[5].m^hashK5)
+				for r := p.rest; len(r) > 0; r = r[2:] {
+					h += mum(keyWord(k, r[0].off)&r[0].m^hashK6, keyWord(k, r[1].off)&r[1].m^hashK7)
+				}
+			}
+		}
+		h = mum(h^hashK1, hashK2)
+		t := st.tab.Load()
+		g, _ := splitHash(h)
+		tags, tags2 := tagWords(h)
+		// At most every group once: deletions leave overflow marks, so in
+		// a table that has seen much churn every group may carry one.
+		for n := uint64(0); n <= t.gmask; n++ {
+			g &= t.gmask
+			gr := &t.ctrl[g]
+			c, e := gr.ctrl.Load(), gr.ext.Load()
+			if m := matchHash(c, e, tags, tags2); m != 0 {
+				return i, h, t, g, m
+			}
+			if e&overflowed == 0 {
+				break
+			}
+			g++
+		}
+	}
+	return i, 0, nil, 0, 0
+}
+
+// lookupAt finishes a lookup of key k, with masked hash h, that candidate
+// started: m is the matchHash result of group g of table t.
+func (st *subtable[T]) lookupAt(t *slots[T], g, m uint64, k *Key, h uint64) *T {
+	for ; m != 0; m &= m - 1 {
+		v, retry := st.matchSlot(t, g*groupSize+uint64(bits.TrailingZeros64(m)/8), k, h)
+		if retry {
+			return st.lookupHash(k, h)
+		}
+		if v != nil {
+			return v
+		}
+	}
+	if t.ctrl[g].ext.Load()&overflowed == 0 {
+		return nil
+	}
+	// A false match in a group that overflowed: probe from the start.
+	return st.lookupHash(k, h)
 }
 
 // Rank reorders the subtables by the hits each had since the previous
@@ -576,8 +743,8 @@ func (st *subtable[T]) readSlot(t *slots[T], i uint64, k *Key) *T {
 		if ver&1 != 0 {
 			continue
 		}
-		for j, wi := range st.words {
-			kw[wi] = t.word(i, j)
+		for j, mw := range st.ws {
+			kw[mw.i] = t.word(i, j)
 		}
 		v := s.val.Load()
 		if s.ver.Load() == ver {

@@ -361,3 +361,111 @@ func TestClassifierIterateConsistent(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 }
+
+// TestClassifierHashWidths checks that the hash a lookup computes inline
+// (candidate) is the one rules are stored under (maskHash.hash), for masks
+// of every width from one word to the whole key.
+func TestClassifierHashWidths(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for width := 1; width <= KeyWords; width++ {
+		var mask Key
+		for _, i := range r.Perm(KeyWords)[:width] {
+			mask.words()[i] = r.Uint64() | 1
+		}
+		st := newSubtable[int](&mask)
+		var k Key
+		for i := range k.words() {
+			k.words()[i] = r.Uint64()
+		}
+		want := st.maskedHash(&k)
+		mk := k.Masked(&mask)
+		if got := st.maskedHash(&mk); got != want {
+			t.Fatalf("width %d: masked key hashes to %#x, key to %#x", width, got, want)
+		}
+		// candidate reports a hash only when the group may hold the key:
+		// store a rule for k so that it does.
+		v := 1
+		st.put(&mk, &v)
+		if _, h, _, _, _ := candidate([]*subtable[int]{st}, 0, &k); h != want {
+			t.Fatalf("width %d: lookup hash %#x, stored under %#x", width, h, want)
+		}
+	}
+}
+
+// TestClassifierOverflow fills one subtable to its load limit again and
+// again, with deletions between, so that groups fill up and probes must
+// follow overflow marks; every live rule must stay reachable and no
+// deleted one may be found.
+func TestClassifierOverflow(t *testing.T) {
+	var c Classifier[int]
+	mask := Key{InPort: ^uint32(0), NwSrc: [4]byte{0xff, 0xff, 0xff, 0xff}}
+	key := func(i int) Key {
+		return Key{InPort: 1, NwSrc: [4]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}}
+	}
+	r := rand.New(rand.NewSource(4))
+	live := map[int]bool{}
+	vals := make([]int, 20000)
+	for round := 0; round < 6; round++ {
+		for i := 0; i < 3000; i++ {
+			n := r.Intn(len(vals))
+			k := key(n)
+			if live[n] && r.Intn(2) == 0 {
+				if _, ok := c.Delete(&k, &mask); !ok {
+					t.Fatalf("delete of live rule %d failed", n)
+				}
+				delete(live, n)
+				continue
+			}
+			vals[n] = n
+			c.Insert(&k, &mask, &vals[n])
+			live[n] = true
+		}
+		for n := range vals {
+			k := key(n)
+			v, _ := c.Lookup(&k, 0)
+			if live[n] != (v != nil) || (v != nil && *v != n) {
+				t.Fatalf("round %d: lookup of rule %d: %v, live %v", round, n, v, live[n])
+			}
+		}
+	}
+	marked := 0
+	tab := c.list()[0].tab.Load()
+	for i := range tab.ctrl {
+		if tab.ctrl[i].ext.Load()&overflowed != 0 {
+			marked++
+		}
+	}
+	if marked == 0 {
+		t.Fatalf("no group overflowed: the test does not exercise overflow")
+	}
+}
+
+// TestClassifierAllOverflowed checks that a lookup that misses ends when
+// every group of a table carries an overflow mark (as churn can leave
+// them), rather than going round the table for ever.
+func TestClassifierAllOverflowed(t *testing.T) {
+	var c Classifier[int]
+	mask := Key{InPort: ^uint32(0)}
+	v := 1
+	c.Insert(&Key{InPort: 1}, &mask, &v)
+	tab := c.list()[0].tab.Load()
+	for i := range tab.ctrl {
+		tab.ctrl[i].ext.Store(tab.ctrl[i].ext.Load() | overflowed)
+	}
+	if got, _ := c.Lookup(&Key{InPort: 1}, 0); got != &v {
+		t.Fatalf("lookup of the rule: %v", got)
+	}
+	done := make(chan *int)
+	go func() {
+		got, _ := c.Lookup(&Key{InPort: 2}, 0)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		if got != nil {
+			t.Fatalf("lookup of an absent key: %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lookup of an absent key does not end")
+	}
+}

@@ -86,6 +86,31 @@ func (c *EMC[V]) Lookup(k *Key, h uint64) (v V, ok bool) {
 // Passing a key with tunnel or conntrack state set gives wrong answers; use
 // Lookup for those.
 func (c *EMC[V]) LookupPacket(k *Key, h uint64) (v V, ok bool) {
+	// The datapath calls this for every packet: the two ways are written
+	// out, and so is the comparison (equalPacketWords, which the compiler
+	// does not inline).
+	a := keyHead(k)
+	e := &c.entries[h&emcMask]
+	if e.hash != h || !e.set || !e.packet {
+		e = &c.entries[(h>>13)&emcMask]
+		if e.hash != h || !e.set || !e.packet {
+			return v, false
+		}
+	}
+	if e.head != *a {
+		// Both ways may hold keys of hash h (a collision in the full 64
+		// bits, or a packet and a non-packet key): the slow path sorts
+		// that out.
+		return c.lookupPacketSlow(k, h)
+	}
+	if !e.val.Alive() {
+		return c.lookupPacketSlow(k, h)
+	}
+	return e.val, true
+}
+
+// lookupPacketSlow is LookupPacket trying both ways in full.
+func (c *EMC[V]) lookupPacketSlow(k *Key, h uint64) (v V, ok bool) {
 	pk := keyHead(k)
 	for _, i := range [2]uint64{h & emcMask, (h >> 13) & emcMask} {
 		e := &c.entries[i]

@@ -82,40 +82,30 @@ func ExtractPacketFieldsType(b []byte, inPort, packetType uint32, k *Key, l *Lay
 	extractType(b, inPort, packetType, k, l)
 }
 
-// extractType fills a key whose packet fields are zero, for any packet
-// type.
-func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
-	if packetType == PacketTypeEthernet {
-		extract(b, inPort, k, l)
-		return
-	}
-	// No link layer header: the type names what starts the packet.
-	k.InPort = inPort
-	k.PacketType = packetType
-	*l = Layout{}
-	t := uint16(packetType)
-	k.EthType = t
-	switch t {
-	case EthTypeIPv4:
-		extractIPv4(b, k, l, 0)
-	case EthTypeIPv6:
-		extractIPv6(b, k, l, 0)
-	case EthTypeARP, EthTypeRARP:
-		extractARP(b, k) // at offset 0: Layout cannot tell it is there
-	case EthTypeMPLS, EthTypeMPLSM:
-		extractMPLS(b, k)
-	}
-}
-
 // extract fills a key whose packet fields are zero, from an Ethernet
 // frame.
 func extract(b []byte, inPort uint32, k *Key, l *Layout) {
+	extractType(b, inPort, PacketTypeEthernet, k, l)
+}
+
+// extractType fills a key whose packet fields are zero, for any packet
+// type. A packet that is not Ethernet starts with the header its type
+// names; from there on both are parsed by the same code.
+func extractType(b []byte, inPort, packetType uint32, k *Key, l *Layout) {
 	k.InPort = inPort
 	*l = Layout{}
+	frame := b
+	var t uint16
+	if packetType != PacketTypeEthernet {
+		// No link layer header: the type names what starts the packet.
+		k.PacketType = packetType
+		t = uint16(packetType)
+		k.EthType = t
+		goto network
+	}
 	if len(b) < 14 {
 		return
 	}
-	frame := b
 	copy(k.EthDst[:], b[0:6])
 	copy(k.EthSrc[:], b[6:12])
 	b = b[12:]
@@ -137,7 +127,7 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 	}
 
 	// EtherType, including 802.3 frames with or without LLC/SNAP.
-	t := be.Uint16(b)
+	t = be.Uint16(b)
 	b = b[2:]
 	if t < 0x600 {
 		// 802.2 LLC: DSAP/SSAP 0xaa, control 0x03, OUI 0 means SNAP.
@@ -152,10 +142,44 @@ func extract(b []byte, inPort uint32, k *Key, l *Layout) {
 	}
 	k.EthType = t
 
+network:
 	off := cap(frame) - cap(b)
 	switch t {
 	case EthTypeIPv4:
-		extractIPv4(b, k, l, off)
+		// Written here rather than in a function of its own, which the
+		// compiler would not inline: IPv4 is the common case.
+		if len(b) < 20 {
+			return
+		}
+		hl := int(b[0]&0x0f) * 4
+		tot := int(be.Uint16(b[2:]))
+		if hl < 20 || hl > len(b) || tot > len(b) || hl > tot {
+			return
+		}
+		b = b[:tot] // drop Ethernet padding
+		l.L3, l.End = off, off+tot
+		copy(k.NwSrc[:], b[12:16])
+		copy(k.NwDst[:], b[16:20])
+		k.NwTos = b[1]
+		k.NwTTL = b[8]
+		k.NwProto = b[9]
+		if off := be.Uint16(b[6:]); off&0x3fff != 0 { // MF or offset
+			k.NwFrag = FragAny
+			if off&0x1fff != 0 {
+				k.NwFrag |= FragLater
+				return
+			}
+		}
+		l.L4 = off + hl
+		// TCP and UDP, the common cases, without a call.
+		switch k.NwProto {
+		case IPProtoTCP:
+			extractTCP(b[hl:], k)
+		case IPProtoUDP:
+			extractUDP(b[hl:], k)
+		default:
+			extractL4(b[hl:], k)
+		}
 	case EthTypeIPv6:
 		extractIPv6(b, k, l, off)
 	case EthTypeARP, EthTypeRARP:
@@ -182,49 +206,30 @@ func extractMPLS(b []byte, k *Key) {
 	}
 }
 
-func extractIPv4(b []byte, k *Key, l *Layout, off int) {
-	if len(b) < 20 {
-		return
-	}
-	hl := int(b[0]&0x0f) * 4
-	tot := int(be.Uint16(b[2:]))
-	if hl < 20 || hl > len(b) || tot > len(b) || hl > tot {
-		return
-	}
-	b = b[:tot] // drop Ethernet padding
-	l.L3, l.End = off, off+tot
-	copy(k.NwSrc[:], b[12:16])
-	copy(k.NwDst[:], b[16:20])
-	k.NwTos = b[1]
-	k.NwTTL = b[8]
-	k.NwProto = b[9]
-	if off := be.Uint16(b[6:]); off&0x3fff != 0 { // MF or offset
-		k.NwFrag = FragAny
-		if off&0x1fff != 0 {
-			k.NwFrag |= FragLater
-			return
+func extractTCP(b []byte, k *Key) {
+	if len(b) >= 20 {
+		hl := int(b[12]>>4) * 4
+		if hl >= 20 && hl <= len(b) {
+			k.TpSrc = be.Uint16(b)
+			k.TpDst = be.Uint16(b[2:])
+			k.TCPFlags = be.Uint16(b[12:]) & 0x0fff
 		}
 	}
-	l.L4 = off + hl
-	extractL4(b[hl:], k)
+}
+
+func extractUDP(b []byte, k *Key) {
+	if len(b) >= 8 {
+		k.TpSrc = be.Uint16(b)
+		k.TpDst = be.Uint16(b[2:])
+	}
 }
 
 func extractL4(b []byte, k *Key) {
 	switch k.NwProto {
 	case IPProtoTCP:
-		if len(b) >= 20 {
-			hl := int(b[12]>>4) * 4
-			if hl >= 20 && hl <= len(b) {
-				k.TpSrc = be.Uint16(b)
-				k.TpDst = be.Uint16(b[2:])
-				k.TCPFlags = be.Uint16(b[12:]) & 0x0fff
-			}
-		}
+		extractTCP(b, k)
 	case IPProtoUDP:
-		if len(b) >= 8 {
-			k.TpSrc = be.Uint16(b)
-			k.TpDst = be.Uint16(b[2:])
-		}
+		extractUDP(b, k)
 	case IPProtoSCTP:
 		if len(b) >= 12 {
 			k.TpSrc = be.Uint16(b)

@@ -307,10 +307,18 @@ func hashWords(w []uint64, seed uint64) uint64 {
 	return mum(h^hashK[1], hashK[2])
 }
 
-var hashK = [8]uint64{
-	0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3, 0x589965cc75374cc3,
-	0x1d8e4e27c47d124f, 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9,
-}
+const (
+	hashK0 = 0xa0761d6478bd642f
+	hashK1 = 0xe7037ed1a0b428db
+	hashK2 = 0x8ebc6af09c88c6e3
+	hashK3 = 0x589965cc75374cc3
+	hashK4 = 0x1d8e4e27c47d124f
+	hashK5 = 0x9e3779b97f4a7c15
+	hashK6 = 0xc2b2ae3d27d4eb4f
+	hashK7 = 0x165667b19e3779f9
+)
+
+var hashK = [8]uint64{hashK0, hashK1, hashK2, hashK3, hashK4, hashK5, hashK6, hashK7}
 
 func mum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
