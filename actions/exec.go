@@ -72,6 +72,9 @@ type Executor struct {
 	// type (an Ethernet action on a packet that is not Ethernet, or the
 	// reverse), not because it is not implemented.
 	refusedL3 bool
+
+	// top is the list Execute is running (run may get the rest of it).
+	top List
 }
 
 // Reset releases the packet copies handed to sinks since the last Reset
@@ -192,9 +195,10 @@ func (x *Executor) clone(p *dpio.Packet) *dpio.Packet {
 // dec_ttl find it there.
 func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l List, sink Sink) {
 	if len(l) > 0 && l[0].Type != TypeOutput && l[0].Type != TypeSet && l[0].Type != TypeSetMasked {
-		n := x.nkeys // Execute may be called again by a sink (recirc)
+		n, top := x.nkeys, x.top // Execute may be called again by a sink (recirc)
+		x.top = l
 		x.run(pkt, key, false, lay, l, sink, 0, false, true, 0)
-		x.nkeys = n
+		x.nkeys, x.top = n, top
 		return
 	}
 	// The common lists, sets of packet headers and then an output, run
@@ -232,9 +236,10 @@ func (x *Executor) Execute(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, l 
 				continue
 			}
 		}
-		n := x.nkeys // Execute may be called again by a sink (recirc)
+		n, top := x.nkeys, x.top // Execute may be called again by a sink (recirc)
+		x.top = l
 		x.run(pkt, key, false, lay, l[i:], sink, 0, false, true, 0)
-		x.nkeys = n
+		x.nkeys, x.top = n, top
 		return
 	}
 }
@@ -252,6 +257,12 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 	ly := lay
 	var moved flow.Layout
 	l25 := mplsUnknown // the MPLS label stack's offset, once an action needs it
+	// whole is the list the actions are in, as userspace reports it: the
+	// list Execute was given (l may be the rest of it), or a nested one.
+	whole := l
+	if depth == 0 {
+		whole = x.top
+	}
 	for i := 0; i < len(l); i++ {
 		a := &l[i]
 		last := i == len(l)-1
@@ -373,6 +384,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			if !decTTL(pkt.Bytes(), key, ly) {
 				// The nested actions replace the rest of the list.
 				l, i = a.Actions, -1
+				whole = l
 			}
 		case TypeRecirc:
 			r, ok := sink.(Recirculator)
@@ -397,7 +409,7 @@ func (x *Executor) run(pkt *dpio.Packet, key *flow.Key, own bool, lay *flow.Layo
 			if !last || !final {
 				p = x.clone(pkt)
 			}
-			u.Userspace(p, key, a.Userspace, l)
+			u.Userspace(p, key, a.Userspace, whole)
 		case TypeHash:
 			if a.Hash.Alg != HashL4 && a.Hash.Alg != HashSymL4 {
 				x.refuse(a)

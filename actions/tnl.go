@@ -235,7 +235,11 @@ func pseudoHeader(ip []byte, v6 bool) uint32 {
 // the don't-fragment flag is not set in the key (OVS's userspace datapath
 // never sets it on decapsulation).
 func PopTunnel(pkt *dpio.Packet, typ uint32, k *flow.Key, lay *flow.Layout) TunnelDrop {
-	clearTunnel(k)
+	k.ClearTunnel()
+	if k.PacketType != flow.PacketTypeEthernet {
+		// The outer headers start with Ethernet (OVS asserts they do).
+		return DropPopNotIP
+	}
 	b := pkt.Bytes()
 	l3 := lay.L3
 	ipv6Hdr := len(b) >= 14 && be.Uint16(b[12:]) == ethTypeIPv6 // netdev_tnl_is_header_ipv6
@@ -329,11 +333,11 @@ func PopTunnel(pkt *dpio.Packet, typ uint32, k *flow.Key, lay *flow.Layout) Tunn
 		r = DropPopHeader
 	}
 	if r != 0 {
-		clearTunnel(k)
+		k.ClearTunnel()
 		return r
 	}
 	if hlen > len(b) {
-		clearTunnel(k)
+		k.ClearTunnel()
 		return DropPopTruncated
 	}
 	pkt.Pull(hlen)
@@ -457,17 +461,4 @@ func popGRE(b, g []byte, hlen int, k *flow.Key) (int, uint32, TunnelDrop) {
 	default:
 		return 0, 0, DropPopHeader
 	}
-}
-
-// clearTunnel clears k's tunnel fields (OVS's pkt_metadata_init_tnl).
-func clearTunnel(k *flow.Key) {
-	k.TunID, k.TunSrc, k.TunDst, k.TunIPv6Src, k.TunIPv6Dst = 0, [4]byte{}, [4]byte{}, [16]byte{}, [16]byte{}
-	k.TunTpSrc, k.TunTpDst, k.TunFlags, k.TunTOS, k.TunTTL = 0, 0, 0, 0, 0
-	k.TunGbpID, k.TunGbpFlags = 0, 0
-	k.TunErspanVer, k.TunErspanIdx, k.TunErspanDir, k.TunErspanHwID = 0, 0, 0, 0
-	k.TunGtpuFlags, k.TunGtpuMsgType = 0, 0
-	if k.TunGeneveLen != 0 {
-		k.TunGeneve = [flow.MaxGeneveOptLen]byte{}
-	}
-	k.TunGeneveLen = 0
 }

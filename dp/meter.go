@@ -30,7 +30,12 @@ import (
 // OVS meters a batch of packets at a time, with one reading of the clock
 // for each batch received; the worker reads the clock once per batch too
 // (at the first packet that meets a meter), and meters the packets one by
-// one, which passes and drops the same packets as OVS's batch arithmetic.
+// one, which for the packets of one flow passes and drops the same ones
+// as OVS's batch arithmetic. Packets of several flows through one meter
+// in one batch are metered in arrival order here, while OVS meters each
+// flow's packets together, flows in the order of their first packet:
+// for a packets-per-second meter the totals agree, which packets pass
+// may not.
 
 // MaxMeters is the number of meter ids: ids 0 to MaxMeters-1 are valid
 // (OVS's MAX_METERS).

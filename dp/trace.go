@@ -86,7 +86,7 @@ func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 		pt = l3PacketType(frame)
 	}
 	flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &key, &lay)
-	t := d.trace(pkt, &key, &lay, 0)
+	t := d.trace(pkt, &key, &lay, 0, nil)
 	if d.Port(inPort) == nil {
 		t.Miss = fmt.Sprintf("port %d does not exist; a packet could not arrive on it", inPort)
 	}
@@ -95,8 +95,11 @@ func (d *Datapath) Trace(inPort uint32, frame []byte) (*Trace, error) {
 
 // trace looks the packet with key up and runs the flow's actions one by
 // one on it; depth is the number of recirculations before.
-func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, depth int) *Trace {
+func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, depth int, rss *flow.Key) *Trace {
 	t := &Trace{InPort: key.InPort, Key: *key}
+	if rss == nil {
+		rss = &t.Key // the key as received gives the RSS hash
+	}
 	f, _ := d.flows.lookup(&t.Key, 0)
 	if f == nil {
 		t.Miss = "no flow matches"
@@ -115,15 +118,18 @@ func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, dept
 	k := t.Key
 	inPort, pt := k.InPort, k.PacketType
 	for i := range acts {
+		a := &acts[i]
 		before := k
-		*rec = recordSink{d: d}
-		// The action runs followed by a probe, a recirculation the sink
-		// recognises, which reports the key as the executor has it after
-		// the action (metadata such as skb_mark or the tunnel key is
-		// only there), and keeps the action from being the last (a
-		// tnl_push last in its list does nothing, as in OVS).
+		*rec = recordSink{d: d, rss: rss}
+		// Every action but the last runs followed by a probe, a
+		// recirculation the sink recognises, which reports the key as
+		// the executor has it after the action (metadata such as
+		// skb_mark or the tunnel key is only there), and whose absence
+		// says that the action consumed or dropped the packet. The last
+		// action runs alone, as last, as in the flow (a tnl_push last in
+		// its list does nothing, as in OVS).
 		one := acts[i : i+1]
-		if a := &acts[i]; a.Type != actions.TypeRecirc || a.ID != traceProbe {
+		if i < len(acts)-1 && (a.Type != actions.TypeRecirc || a.ID != traceProbe) {
 			one, rec.probing = actions.List{*a, actions.Recirc(traceProbe)}, true
 		}
 		x.Execute(pkt, &k, lay, one, rec)
@@ -134,30 +140,36 @@ func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, dept
 		if refused != nil {
 			st.Drop = refused.Error()
 		}
-		// What the action changed: the re-extracted key against the
-		// key before it. Metadata the action set (skb_mark, tunnel, ...)
-		// is kept as the executor left it.
+		gone := refused != nil || rec.probing && !rec.probed
+		if gone && st.Drop == "" {
+			st.Drop = "the packet goes no further"
+		}
+		// What the action changed: the key extracted anew (with the
+		// executor's metadata when the probe ran) against the key before
+		// it.
+		recirc := k.RecircID
 		switch {
-		case acts[i].Type == actions.TypePushEth && pt != flow.PacketTypeEthernet:
+		case rec.probed:
+			inPort, pt = rec.probeKey.InPort, rec.probeKey.PacketType
+			if a.Type == actions.TypeTunnelPush {
+				recirc = 0 // a new packet, with fresh metadata
+			}
+		case a.Type == actions.TypePushEth && pt != flow.PacketTypeEthernet:
 			pt = flow.PacketTypeEthernet
-		case acts[i].Type == actions.TypePopEth && pt == flow.PacketTypeEthernet && refused == nil:
+		case a.Type == actions.TypePopEth && pt == flow.PacketTypeEthernet && refused == nil:
 			pt = flow.PacketTypeOf(before.EthType)
-		case acts[i].Type == actions.TypeAddMPLS && refused == nil && acts[i].MPLS.TunFlags&1 == 0 &&
-			(acts[i].MPLS.EthType == flow.EthTypeMPLS || acts[i].MPLS.EthType == flow.EthTypeMPLSM):
-			pt = flow.PacketTypeOf(acts[i].MPLS.EthType)
-		case acts[i].Type == actions.TypeTunnelPush && acts[i].TunnelPush != nil && rec.drop == "":
-			// The packet is a new one, from the push's out_port.
-			inPort, pt = acts[i].TunnelPush.OutPort, flow.PacketTypeEthernet
+		case a.Type == actions.TypeAddMPLS && refused == nil && a.MPLS.TunFlags&1 == 0 &&
+			(a.MPLS.EthType == flow.EthTypeMPLS || a.MPLS.EthType == flow.EthTypeMPLSM):
+			pt = flow.PacketTypeOf(a.MPLS.EthType)
 		}
 		var after flow.Key
 		flow.ExtractLayoutType(pkt.Bytes(), inPort, pt, &after, lay)
 		if rec.probed {
-			recirc := k.RecircID
 			after.CopyMetadata(&rec.probeKey)
-			after.RecircID = recirc
 		} else {
 			after.CopyMetadata(&k)
 		}
+		after.RecircID = recirc
 		k = after
 		if m := diffMask(&before, &after); !m.IsZero() {
 			st.Before = formatFields(&before, &m)
@@ -167,12 +179,16 @@ func (d *Datapath) trace(pkt *dpio.Packet, key *flow.Key, lay *flow.Layout, dept
 			if depth >= maxRecircDepth {
 				st.Drop = "too many recirculations: the packet would be dropped"
 			} else {
-				st.Then = d.trace(rec.again, &rec.againKey, &rec.againLay, depth+1)
+				next := rss // kept through recirculations
+				if rec.decap {
+					next = &rec.againKey // computed anew after decapsulation
+				}
+				st.Then = d.trace(rec.again, &rec.againKey, &rec.againLay, depth+1, next)
 			}
 		}
 		t.Steps = append(t.Steps, st)
-		if refused != nil {
-			break // the executor drops the packet there
+		if gone {
+			break // the executor stops there
 		}
 	}
 	return t
@@ -190,6 +206,10 @@ type recordSink struct {
 	again    *dpio.Packet
 	againKey flow.Key
 	againLay flow.Layout
+	// rss is the key whose 5-tuple gives the packet's RSS hash
+	// (actions.RSSKeyer); decap says that again was decapsulated.
+	rss   *flow.Key
+	decap bool
 	// probing says that the list ends with the trace's probe; probed,
 	// that it ran, and probeKey is the key it saw.
 	probing, probed bool
@@ -216,7 +236,13 @@ func (r *recordSink) Recirculate(pkt *dpio.Packet, key *flow.Key) {
 
 // TunnelReceive implements actions.Tunneler for a trace: the decapsulated
 // packet is kept to be traced again from the tunnel port.
-func (r *recordSink) TunnelReceive(pkt *dpio.Packet, key *flow.Key) { r.keep(pkt, key) }
+func (r *recordSink) TunnelReceive(pkt *dpio.Packet, key *flow.Key) {
+	r.keep(pkt, key)
+	r.decap = true
+}
+
+// RSSKey implements actions.RSSKeyer, as the worker does.
+func (r *recordSink) RSSKey() *flow.Key { return r.rss }
 
 // TunnelPort implements actions.Tunneler.
 func (r *recordSink) TunnelPort(port uint32) *actions.TunnelPort {

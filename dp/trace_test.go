@@ -203,3 +203,39 @@ func TestTraceFollowsString(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceStopsAtDrop checks that a trace ends where the datapath stops
+// executing: a tnl_push through a port that is not a tunnel, dec_ttl at
+// TTL 1 (its nested actions replace the rest of the list), drop.
+func TestTraceStopsAtDrop(t *testing.T) {
+	r := newRig(t, Config{}, 2)
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no)", strings.Replace(tnlPushVXLAN, "tnl_port(4789)", "tnl_port(2)", 1)+",2")
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.3,frag=no)", "dec_ttl(le_1(1)),2")
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.4,frag=no)", "drop")
+	for _, tc := range []struct {
+		dst   string
+		ttl   uint8
+		steps int
+		drop  string
+	}{
+		{"10.0.0.2", 64, 1, "tunnel push error"},
+		{"10.0.0.3", 1, 1, "goes no further"},
+		{"10.0.0.3", 9, 2, ""},
+		{"10.0.0.4", 64, 1, ""},
+	} {
+		tr, err := r.d.Trace(1, testpkt.UDP(testpkt.Frame{IPDst: tc.dst, TTL: tc.ttl, SrcPort: 1, DstPort: 2}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.Steps) != tc.steps || (tc.drop == "") != (tr.Steps[0].Drop == "") || !strings.Contains(tr.Steps[0].Drop, tc.drop) {
+			t.Errorf("%s ttl %d: steps %+v", tc.dst, tc.ttl, tr.Steps)
+			continue
+		}
+		if tc.ttl == 1 && (len(tr.Steps[0].Outputs) != 1 || tr.Steps[0].Outputs[0].Port != 1) {
+			t.Errorf("dec_ttl at TTL 1: outputs %+v, want port 1 from le_1", tr.Steps[0].Outputs)
+		}
+		if s := tr.String(); tc.steps == 1 && strings.Contains(s, "packet(s) sent") && tc.ttl != 1 {
+			t.Errorf("%s: trace says something is sent:\n%s", tc.dst, s)
+		}
+	}
+}

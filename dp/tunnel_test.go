@@ -332,3 +332,48 @@ func TestTunnelLayer3(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestUpcallActionsWhole checks that the list an upcall carries is the
+// whole list, also when the actions before the userspace action are the
+// header sets the executor runs on its own.
+func TestUpcallActionsWhole(t *testing.T) {
+	const acts = "set(ipv4(ttl=5)),userspace(pid=7,userdata(01),actions),2"
+	r := newRig(t, Config{}, 2)
+	q, err := r.d.OpenUpcallQueue(7, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)", acts)
+	r.d.Process(1, batchOf(testpkt.UDP(testpkt.Frame{SrcPort: 1, DstPort: 2})))
+	if got := recvQueued(t, q).Actions; got.String() != mustActs(t, acts).String() {
+		t.Errorf("upcall actions %q, want %q", got, acts)
+	}
+}
+
+// TestEgressTunnelKeyNotReceived checks that the tunnel key a packet
+// arrived with (tnl_pop) is not an egress tunnel key, as in Linux where
+// only set(tunnel) makes one.
+func TestEgressTunnelKeyNotReceived(t *testing.T) {
+	var got []*flow.Key
+	r := newRig(t, Config{Upcall: func(u *Upcall) {
+		if u.Type == UpcallAction {
+			got = append(got, u.EgressTunnel)
+		}
+	}}, 2)
+	if _, err := r.d.AddPortConfig(4789, nil, PortConfig{Type: PortVXLAN}); err != nil {
+		t.Fatal(err)
+	}
+	r.put(t, "in_port(1),eth(),eth_type(0x0800),ipv4(dst=10.0.0.2,frag=no)", tnlPushVXLAN+",2")
+	r.put(t, "in_port(2),eth(),eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=4789)", "tnl_pop(4789)")
+	r.put(t, "tunnel(tun_id=0x7b,src=1.1.2.88,dst=1.1.2.92,ttl=64,tp_dst=4789,flags(-df-csum+key)),in_port(4789),eth(),eth_type(0x0800),ipv4(frag=no)",
+		"userspace(pid=1,userdata(01),tunnel_out_port=4789),set(tunnel(tun_id=0x9,dst=10.9.9.9,ttl=64,flags(-df))),userspace(pid=1,userdata(02),tunnel_out_port=4789)")
+	r.d.Process(1, batchOf(testpkt.UDP(testpkt.Frame{IPDst: "10.0.0.2", SrcPort: 1, DstPort: 2})))
+	enc := drain(r.far[2])
+	if len(enc) != 1 {
+		t.Fatalf("port 2 got %d packets", len(enc))
+	}
+	r.d.Process(2, batchOf(enc[0]))
+	if len(got) != 2 || got[0] != nil || got[1] == nil || got[1].TunID != 9 {
+		t.Fatalf("egress tunnel keys %v; want none for the received tunnel, then tun_id 9", got)
+	}
+}

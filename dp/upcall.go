@@ -48,18 +48,18 @@ type Upcall struct {
 	// Userdata is the userspace() action's userdata (action upcalls).
 	Userdata []byte
 	// EgressTunnel is the egress tunnel key of an action upcall whose
-	// userspace() action names a tunnel port (tunnel_out_port=) when the
-	// packet has a tunnel key (from set(tunnel(...)) or tnl_pop): a key
+	// userspace() action names a tunnel port (tunnel_out_port=) when
+	// set(tunnel(...)) gave the packet a tunnel key (one that differs
+	// from the key it arrived with, if it came through a tunnel): a key
 	// whose Tun* fields hold it, the rest zero. It stands for Linux's
 	// OVS_PACKET_ATTR_EGRESS_TUN_KEY, except that the source address and
-	// port are as the packet's tunnel key has them, not filled in from a
-	// route lookup. nil otherwise; like Packet, valid only during the
-	// handler call.
+	// port are as set(tunnel) gave them, not filled in from a route
+	// lookup. nil otherwise.
 	EgressTunnel *flow.Key
 	// Actions is the action list the userspace() action was in, when the
 	// action asks for it (userspace(...,actions)), as Linux's
-	// OVS_PACKET_ATTR_ACTIONS; nil otherwise. It is shared with the flow:
-	// do not change it.
+	// OVS_PACKET_ATTR_ACTIONS; nil otherwise. For the Go handler called
+	// by the pipeline it may be the flow's own list: do not change it.
 	Actions actions.List
 }
 
@@ -160,7 +160,11 @@ func (q *upcallQueue) close() {
 }
 
 func newQueued(t UpcallType, pid uint32, k *flow.Key, pkt, userdata []byte, egress *flow.Key, acts actions.List) *QueuedUpcall {
-	u := &QueuedUpcall{Type: t, PID: pid, InPort: k.InPort, Key: *k, Packet: append([]byte(nil), pkt...), Actions: acts}
+	u := &QueuedUpcall{Type: t, PID: pid, InPort: k.InPort, Key: *k, Packet: append([]byte(nil), pkt...)}
+	if acts != nil {
+		// A list given to Execute may be reused once it returns.
+		u.Actions = append(actions.List(nil), acts...)
+	}
 	if userdata != nil {
 		u.Userdata = append([]byte(nil), userdata...)
 	}

@@ -137,18 +137,25 @@ func (w *Worker) reenter(pkt *dpio.Packet, key *flow.Key, decap bool) {
 func (w *Worker) Userspace(pkt *dpio.Packet, key *flow.Key, u *actions.Userspace, l actions.List) {
 	d := w.d
 	w.nout++
-	var egress *flow.Key
-	if u.HasTunnelOutPort && key.HasTunnel() && w.TunnelPort(u.TunnelOutPort) != nil {
-		// Rare (sampling of tunnelled traffic): allocated, so that a
-		// handler's own action upcalls cannot overwrite it.
-		egress = new(flow.Key)
-		egress.SetTunnel(key)
+	// An egress tunnel key, as Linux's, is one that set(tunnel) gave
+	// the packet for output (not the one it arrived with).
+	var eg flow.Key
+	var egress *flow.Key // &eg when there is one
+	if u.HasTunnelOutPort && key.HasTunnel() && w.TunnelPort(u.TunnelOutPort) != nil &&
+		(w.rssKey == nil || !key.SameTunnel(w.rssKey)) {
+		eg.SetTunnel(key)
+		egress = &eg
 	}
 	switch {
 	case d.upcall != nil && d.async == nil:
 		saved := w.up
-		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata,
-			EgressTunnel: egress}
+		w.up = Upcall{w: w, Type: UpcallAction, InPort: key.InPort, Key: *key, Packet: pkt, Userdata: u.Userdata}
+		if egress != nil {
+			// Rare (sampling of tunnelled traffic): allocated, so that
+			// a handler's own action upcalls cannot overwrite it.
+			e := eg
+			w.up.EgressTunnel = &e
+		}
 		if u.Actions {
 			w.up.Actions = l
 		}
@@ -275,8 +282,10 @@ func (w *Worker) flush() {
 			continue
 		}
 		v := ports[q.port]
-		if v == nil {
-			// Output to a port that does not exist: dropped, as in OVS.
+		if v == nil || v.tnl != nil {
+			// Output to a port that does not exist, or to a tunnel port
+			// (which has no transmit queue; packets go through tunnels
+			// by tnl_push): dropped, as in OVS.
 			w.d.drops.invalidPort.Add(uint64(len(q.pkts)))
 			clear(q.pkts)
 			q.pkts = q.pkts[:0]

@@ -22,6 +22,16 @@ const tunnelWord = int(unsafe.Offsetof(Key{}.TunID) / 8)
 // clearTunnel zeroes every tunnel field.
 func (k *Key) clearTunnel() { clear(k.words()[tunnelWord:]) }
 
+// ClearTunnel zeroes every tunnel field (Tun*): the packet has no tunnel
+// key.
+func (k *Key) ClearTunnel() { k.clearTunnel() }
+
+// SameTunnel reports whether k and o have the same tunnel key (every Tun*
+// field).
+func (k *Key) SameTunnel(o *Key) bool {
+	return *(*[KeyWords - tunnelWord]uint64)(k.words()[tunnelWord:]) == *(*[KeyWords - tunnelWord]uint64)(o.words()[tunnelWord:])
+}
+
 // SetTunnel replaces k's tunnel key (every Tun* field) with src's, as a
 // set(tunnel(...)) action does to a packet's metadata.
 func (k *Key) SetTunnel(src *Key) { copy(k.words()[tunnelWord:], src.words()[tunnelWord:]) }

@@ -119,6 +119,13 @@ func (l *learner) upcall(u *dp.Upcall) {
 			// only a flow with exactly the learned match is the learner's.
 			if nm, err := dp.NormalizeMatch(m); err == nil && f.Match() == nm {
 				l.mu.Lock()
+				if e, ok := l.macs[macKey{vlan, k.EthDst}]; !ok || e.port != out {
+					// The destination moved (or aged) while the flow
+					// was being installed: the move could not see it.
+					l.mu.Unlock()
+					u.Datapath().DelFlowUFID(f.UFID())
+					return
+				}
 				if _, ok := l.learned[f]; !ok {
 					l.learned[f] = now
 				}
