@@ -319,7 +319,15 @@ done:
 	k.NwProto, k.NwTos, k.NwTTL, k.NwFrag = proto, tos, ttl, frag
 	k.IPv6Label = flow & 0xfffff
 	l.L4 = l.End - len(b)
-	extractL4(b, k)
+	// TCP and UDP, the common cases, without a call (as for IPv4).
+	switch proto {
+	case IPProtoTCP:
+		extractTCP(b, k)
+	case IPProtoUDP:
+		extractUDP(b, k)
+	default:
+		extractL4(b, k)
+	}
 	return
 fragDone:
 	k.NwProto, k.NwTos, k.NwTTL, k.NwFrag = proto, tos, ttl, frag
