@@ -66,6 +66,12 @@ func openTest(t *testing.T, cfg Config) (*Port, *packetSocket, net.HardwareAddr)
 // batches that held them.
 func readFrames(t *testing.T, p *Port, want int, limit time.Duration) ([][]byte, []int) {
 	t.Helper()
+	return readMatching(t, p, want, limit, isTestFrame)
+}
+
+// readMatching is readFrames for the frames match accepts.
+func readMatching(t *testing.T, p *Port, want int, limit time.Duration, match func([]byte) bool) ([][]byte, []int) {
+	t.Helper()
 	var got [][]byte
 	var batches []int
 	done := make(chan error, 1)
@@ -82,7 +88,7 @@ func readFrames(t *testing.T, p *Port, want int, limit time.Duration) ([][]byte,
 				if pk.Headroom() != dpio.DefaultHeadroom {
 					t.Errorf("frame at headroom %d, want %d", pk.Headroom(), dpio.DefaultHeadroom)
 				}
-				if isTestFrame(pk.Bytes()) {
+				if match(pk.Bytes()) {
 					got = append(got, append([]byte(nil), pk.Bytes()...))
 					k++
 				}
@@ -123,6 +129,40 @@ func TestReadFromNamespace(t *testing.T) {
 	st := p.Stats()
 	if st.RxPackets < uint64(len(sent)) || st.RxErrors != 0 {
 		t.Errorf("stats %+v after %d frames", st, len(sent))
+	}
+}
+
+// TestReadTagged checks that VLAN-tagged frames (802.1Q, and 802.1ad
+// over 802.1Q) reach the port with their tags in place: the XDP program
+// sees a frame before the kernel takes its tag out.
+func TestReadTagged(t *testing.T) {
+	p, s, mac := openTest(t, Config{})
+	tag := func(f []byte, tpid, tci uint16) []byte {
+		out := append([]byte(nil), f[:12]...)
+		out = append(out, byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci))
+		return append(out, f[12:]...)
+	}
+	sent := [][]byte{
+		tag(testFrame(mac, s.mac, 1, 60), 0x8100, 0x2064),
+		tag(tag(testFrame(mac, s.mac, 2, 200), 0x8100, 0x0007), 0x88a8, 0x00c8),
+	}
+	for _, f := range sent {
+		s.send(t, f)
+	}
+	tagged := func(b []byte) bool {
+		for len(b) >= 18 && (b[12] == 0x81 && b[13] == 0 || b[12] == 0x88 && b[13] == 0xa8) {
+			b = append(b[:12:12], b[16:]...)
+			if isTestFrame(b) {
+				return true
+			}
+		}
+		return false
+	}
+	got, _ := readMatching(t, p, len(sent), 5*time.Second, tagged)
+	for i, f := range sent {
+		if !bytes.Equal(got[i], f) {
+			t.Errorf("tagged frame %d: got % x\nwant % x", i, got[i], f)
+		}
 	}
 }
 
