@@ -5,11 +5,9 @@ package flow
 import (
 	"fmt"
 	"math/rand"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -135,18 +133,9 @@ func TestExtractAgainstOVS(t *testing.T) {
 	if err := o.WaitProcessed(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.ReadFile(filepath.Join(o.Dir(), "ovs-vswitchd.log"))
+	keys, err := o.MissKeys()
 	if err != nil {
 		t.Fatal(err)
-	}
-	// "...|dpif_netdev|DBG|ovs-dummy: miss upcall:" is followed by the key
-	// on the next line.
-	var keys []string
-	lines := strings.Split(string(log), "\n")
-	for i, l := range lines {
-		if strings.HasSuffix(l, "|dpif_netdev|DBG|ovs-dummy: miss upcall:") && i+1 < len(lines) {
-			keys = append(keys, lines[i+1])
-		}
 	}
 	if len(keys) != len(frames) {
 		t.Fatalf("OVS logged %d upcalls for %d frames", len(keys), len(frames))

@@ -381,6 +381,25 @@ func (o *OVS) logTail() {
 // (ovs-vswitchd.log, ovsdb-server.log) and tx pcaps.
 func (o *OVS) Dir() string { return o.dir }
 
+// MissKeys returns the flow keys of the miss upcalls ovs-vswitchd has
+// logged so far, in order, as its userspace datapath prints them (the
+// line after each "|dpif_netdev|DBG|ovs-dummy: miss upcall:"; the
+// instance logs dpif_netdev at debug level).
+func (o *OVS) MissKeys() ([]string, error) {
+	log, err := os.ReadFile(filepath.Join(o.dir, "ovs-vswitchd.log"))
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	lines := strings.Split(string(log), "\n")
+	for i, l := range lines {
+		if strings.HasSuffix(l, "|dpif_netdev|DBG|ovs-dummy: miss upcall:") && i+1 < len(lines) {
+			keys = append(keys, lines[i+1])
+		}
+	}
+	return keys, nil
+}
+
 // NumPorts returns the number of dummy ports, numbered 1..NumPorts().
 func (o *OVS) NumPorts() int { return o.nports }
 
